@@ -1,0 +1,265 @@
+//! Who is calling: the operation's security requirements checked against the request, and
+//! the fixture-defined token rules (revoked keys, keys limited to some eval groups).
+//! Token values never leave this module: not in logs, not in error bodies.
+
+use http::HeaderMap;
+
+use crate::fixtures::FixtureStore;
+use crate::fixtures::model::TokenAccess;
+use crate::spec::{ParamLocation, SecurityRequirement, SecurityScheme};
+
+/// Why a request is not authenticated. Each renders to a 401 with its own message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthFailure {
+    Missing {
+        header: String,
+    },
+    Empty,
+    /// `Bearer` with nothing usable after it, or a token holding whitespace.
+    Malformed,
+    /// `Basic ...` where a bearer token is expected, or a bare value that is not an API key.
+    WrongScheme {
+        expected: &'static str,
+    },
+    Revoked,
+}
+
+impl AuthFailure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthFailure::Missing { .. } => "MISSING_CREDENTIALS",
+            AuthFailure::Empty | AuthFailure::Malformed => "MALFORMED_CREDENTIALS",
+            AuthFailure::WrongScheme { .. } => "UNSUPPORTED_AUTH_SCHEME",
+            AuthFailure::Revoked => "REVOKED_API_KEY",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            AuthFailure::Missing { header } => {
+                format!("no credentials: the {header} header is missing")
+            }
+            AuthFailure::Empty => "the Authorization header is empty".into(),
+            AuthFailure::Malformed => "the Authorization header is malformed".into(),
+            AuthFailure::WrongScheme { expected } => {
+                format!("the Authorization header must use the {expected} scheme")
+            }
+            AuthFailure::Revoked => "this API key has been revoked".into(),
+        }
+    }
+
+    pub fn suggestion(&self) -> &'static str {
+        match self {
+            AuthFailure::Revoked => "Create a new API key in the dashboard and use it instead.",
+            _ => {
+                "Send `Authorization: Bearer <your API key>` (keys start with rt_live_ or rt_test_)."
+            }
+        }
+    }
+}
+
+/// What an authenticated caller may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The operation needs no authentication, or the key has full access.
+    Full,
+    /// The key may read only these eval groups.
+    Groups(Vec<String>),
+}
+
+impl Principal {
+    pub fn may_read_group(&self, eval_group_id: &str) -> bool {
+        match self {
+            Principal::Full => true,
+            Principal::Groups(groups) => groups.iter().any(|g| g == eval_group_id),
+        }
+    }
+}
+
+/// Checks `requirements` (alternatives; each a set of schemes that must all pass).
+/// `bare_key_prefixes`: bare values accepted in place of `Bearer <token>` (Runtype's docs send
+/// `Authorization: rt_...` without the scheme word).
+pub fn authenticate(
+    requirements: &[SecurityRequirement],
+    headers: &HeaderMap,
+    query: Option<&str>,
+    fixtures: &FixtureStore,
+    bare_key_prefixes: &[String],
+) -> Result<Principal, AuthFailure> {
+    if requirements.is_empty() || requirements.iter().any(|r| r.schemes.is_empty()) {
+        return Ok(Principal::Full);
+    }
+    let mut first_failure = None;
+    for requirement in requirements {
+        let mut principal = Principal::Full;
+        let mut failure = None;
+        for scheme in &requirement.schemes {
+            match credential(scheme, headers, query, bare_key_prefixes) {
+                Ok(token) => match fixtures.token_access(&token) {
+                    Some(TokenAccess::Revoked) => failure = Some(AuthFailure::Revoked),
+                    Some(TokenAccess::Groups { groups }) => {
+                        principal = Principal::Groups(groups.clone())
+                    }
+                    None => {}
+                },
+                Err(f) => failure = Some(f),
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        match failure {
+            None => return Ok(principal),
+            Some(f) => {
+                first_failure.get_or_insert(f);
+            }
+        }
+    }
+    Err(first_failure.unwrap_or(AuthFailure::Malformed))
+}
+
+/// The credential a scheme finds in the request.
+fn credential(
+    scheme: &SecurityScheme,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    bare_key_prefixes: &[String],
+) -> Result<String, AuthFailure> {
+    match scheme {
+        SecurityScheme::Bearer { .. } => {
+            let value = authorization(headers)?;
+            let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
+            if word.eq_ignore_ascii_case("bearer") {
+                let token = rest.trim();
+                if token.is_empty() || token.contains(char::is_whitespace) {
+                    return Err(AuthFailure::Malformed);
+                }
+                return Ok(token.to_string());
+            }
+            if rest.is_empty()
+                && bare_key_prefixes
+                    .iter()
+                    .any(|p| value.starts_with(p.as_str()))
+            {
+                return Ok(value.to_string());
+            }
+            Err(AuthFailure::WrongScheme { expected: "Bearer" })
+        }
+        SecurityScheme::Basic { .. } => {
+            let value = authorization(headers)?;
+            match value.split_once(' ') {
+                Some((word, rest))
+                    if word.eq_ignore_ascii_case("basic") && !rest.trim().is_empty() =>
+                {
+                    Ok(rest.trim().to_string())
+                }
+                _ => Err(AuthFailure::WrongScheme { expected: "Basic" }),
+            }
+        }
+        SecurityScheme::ApiKey {
+            location,
+            parameter,
+            ..
+        } => {
+            let found = match location {
+                ParamLocation::Header => headers
+                    .get(parameter.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                ParamLocation::Query => query.and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k == parameter.as_str())
+                        .map(|(_, v)| v.into_owned())
+                }),
+                ParamLocation::Cookie | ParamLocation::Path => headers
+                    .get_all(http::header::COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(';'))
+                    .filter_map(|pair| pair.trim().split_once('='))
+                    .find(|(k, _)| k == parameter)
+                    .map(|(_, v)| v.to_string()),
+            };
+            match found {
+                None => Err(AuthFailure::Missing {
+                    header: parameter.clone(),
+                }),
+                Some(v) if v.trim().is_empty() => Err(AuthFailure::Empty),
+                Some(v) => Ok(v.trim().to_string()),
+            }
+        }
+    }
+}
+
+fn authorization(headers: &HeaderMap) -> Result<&str, AuthFailure> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(AuthFailure::Missing {
+            header: "Authorization".into(),
+        })?;
+    let value = value.to_str().map_err(|_| AuthFailure::Malformed)?.trim();
+    if value.is_empty() {
+        return Err(AuthFailure::Empty);
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer_only() -> Vec<SecurityRequirement> {
+        vec![SecurityRequirement {
+            schemes: vec![SecurityScheme::Bearer {
+                name: "BearerAuth".into(),
+            }],
+        }]
+    }
+
+    fn check(authorization: Option<&str>) -> Result<Principal, AuthFailure> {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = authorization {
+            headers.insert(
+                http::header::AUTHORIZATION,
+                value.parse().expect("header value"),
+            );
+        }
+        authenticate(
+            &bearer_only(),
+            &headers,
+            None,
+            &FixtureStore::default(),
+            &["rt_".to_string()],
+        )
+    }
+
+    #[test]
+    fn a_bearer_token_or_a_bare_rt_key_is_accepted() {
+        assert_eq!(check(Some("Bearer anything-at-all")), Ok(Principal::Full));
+        assert_eq!(check(Some("bearer rt_test_abc")), Ok(Principal::Full));
+        assert_eq!(check(Some("rt_test_abc")), Ok(Principal::Full));
+    }
+
+    #[test]
+    fn missing_empty_malformed_and_other_schemes_are_refused() {
+        assert!(matches!(check(None), Err(AuthFailure::Missing { .. })));
+        assert_eq!(check(Some("   ")), Err(AuthFailure::Empty));
+        assert_eq!(check(Some("Bearer")), Err(AuthFailure::Malformed));
+        assert_eq!(check(Some("Bearer ")), Err(AuthFailure::Malformed));
+        assert_eq!(check(Some("Bearer a b")), Err(AuthFailure::Malformed));
+        assert_eq!(
+            check(Some("Basic dXNlcjpwYXNz")),
+            Err(AuthFailure::WrongScheme { expected: "Bearer" })
+        );
+        assert_eq!(
+            check(Some("sk_live_abc")),
+            Err(AuthFailure::WrongScheme { expected: "Bearer" })
+        );
+    }
+
+    #[test]
+    fn an_operation_without_security_needs_no_credentials() {
+        let result = authenticate(&[], &HeaderMap::new(), None, &FixtureStore::default(), &[]);
+        assert_eq!(result, Ok(Principal::Full));
+    }
+}

@@ -1,0 +1,114 @@
+//! `POST /v1/eval/analyze-steps`: how often search terms occur in the outputs of chosen steps,
+//! batch by batch. Terms are regular expressions (the vendor calls the search "regex-capable");
+//! a plain word matches itself.
+
+use std::collections::HashSet;
+
+use regex::{Regex, RegexBuilder};
+use serde_json::{Value, json};
+
+use super::metrics::round;
+use crate::fixtures::LoadedGroup;
+use crate::validate::{Violation, ViolationCode};
+
+/// Compiled search terms; every unusable term is reported, each at its own index.
+pub(super) fn compile_terms(
+    terms: &[String],
+    case_sensitive: bool,
+) -> Result<Vec<Regex>, Vec<Violation>> {
+    let mut patterns = Vec::with_capacity(terms.len());
+    let mut violations = Vec::new();
+    for (i, term) in terms.iter().enumerate() {
+        let invalid = |message: String, suggestion: &str| Violation {
+            code: ViolationCode::InvalidValue,
+            path: format!("searchTerms[{i}]"),
+            message,
+            suggestion: Some(suggestion.to_string()),
+            schema_path: None,
+        };
+        if term.is_empty() {
+            violations.push(invalid(
+                format!("`searchTerms[{i}]` is empty and would match everywhere"),
+                "Remove empty search terms.",
+            ));
+            continue;
+        }
+        match RegexBuilder::new(term).case_insensitive(!case_sensitive).size_limit(1 << 20).build() {
+            Ok(pattern) if pattern.is_match("") => violations.push(invalid(
+                format!("`searchTerms[{i}]` ({term:?}) matches the empty string, so it would match everywhere"),
+                "Use a pattern that needs at least one character.",
+            )),
+            Ok(pattern) => patterns.push(pattern),
+            Err(e) => violations.push(invalid(
+                format!("`searchTerms[{i}]` is not a valid regular expression: {e}"),
+                "Escape special characters such as ( [ + * ? with a backslash to search for them literally.",
+            )),
+        }
+    }
+    if violations.is_empty() {
+        Ok(patterns)
+    } else {
+        Err(violations)
+    }
+}
+
+/// Counts non-overlapping matches of each term in each analysed step's `output`.
+/// `stepIds: []` analyses every step; a null output is analysed and contains nothing.
+pub(super) fn analyze_body(
+    loaded: &LoadedGroup,
+    step_ids: &[String],
+    search_terms: &[String],
+    patterns: &[Regex],
+) -> Value {
+    let filter: HashSet<&str> = step_ids.iter().map(String::as_str).collect();
+    let results: Vec<Value> = loaded
+        .group
+        .batches
+        .iter()
+        .map(|batch| {
+            let outputs: Vec<&str> = batch
+                .results
+                .iter()
+                .flat_map(|r| &r.step_results)
+                .filter(|s| filter.is_empty() || filter.contains(s.step_id.as_str()))
+                .map(|s| s.output.as_deref().unwrap_or_default())
+                .collect();
+            let analysed = outputs.len();
+            let term_analysis: Vec<Value> = search_terms
+                .iter()
+                .zip(patterns)
+                .map(|(term, pattern)| {
+                    let (total, containing) =
+                        outputs.iter().fold((0, 0), |(total, containing), output| {
+                            let n = pattern.find_iter(output).count();
+                            (total + n, containing + usize::from(n > 0))
+                        });
+                    let rate = if analysed == 0 {
+                        0.0
+                    } else {
+                        containing as f64 / analysed as f64
+                    };
+                    json!({
+                        "term": term,
+                        "totalOccurrences": total,
+                        "stepsContainingTerm": containing,
+                        "occurrenceRate": round(rate, 4),
+                    })
+                })
+                .collect();
+            json!({
+                "batchExecutionId": batch.batch_execution_id,
+                "evalName": batch.eval_name,
+                "evalConfig": batch.eval_config,
+                "totalStepsAnalyzed": analysed,
+                "termAnalysis": term_analysis,
+            })
+        })
+        .collect();
+    json!({
+        "evalGroupId": loaded.group.eval_group_id,
+        "stepIds": step_ids,
+        "searchTerms": search_terms,
+        "results": results,
+    })
+}

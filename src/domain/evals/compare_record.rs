@@ -1,0 +1,103 @@
+//! `POST /v1/eval/compare-record`: one record's step results in every batch of its group.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::fixtures::LoadedGroup;
+use crate::fixtures::model::{FlowStep, StepResult};
+
+pub(super) fn compare_record_body(
+    loaded: &LoadedGroup,
+    record_id: &str,
+    step_filter: Option<&HashSet<&str>>,
+) -> Value {
+    let evals: Vec<Value> = loaded
+        .results_for_record(record_id)
+        .map(|(_, batch, result)| {
+            let step_results: Vec<Value> = result
+                .step_results
+                .iter()
+                .filter(|s| step_filter.is_none_or(|f| f.contains(s.step_id.as_str())))
+                .map(|s| compared_step(loaded.flow_step(&s.step_id), s))
+                .collect();
+            json!({
+                "batchExecutionId": batch.batch_execution_id,
+                "evalName": batch.eval_name,
+                "evalConfig": batch.eval_config,
+                "stepResults": step_results,
+            })
+        })
+        .collect();
+    json!({
+        "evalGroupId": loaded.group.eval_group_id,
+        "recordId": record_id,
+        "evals": evals,
+    })
+}
+
+/// A step result as compare-record shows it: the flow's step name and type joined in, and the
+/// failure message as `error` (present only for failed steps).
+pub(super) fn compared_step(flow_step: Option<&FlowStep>, step: &StepResult) -> Value {
+    let mut value = json!({
+        "stepResultId": step.step_result_id,
+        "stepId": step.step_id,
+        "stepName": flow_step.and_then(|f| f.step_name.clone()),
+        "stepType": flow_step.map(|f| f.step_type.as_str()).unwrap_or("unknown"),
+        "modelUsed": step.model_used,
+        "promptTokens": step.prompt_tokens,
+        "completionTokens": step.completion_tokens,
+        "totalCost": step.total_cost,
+        "durationMs": step.duration_ms,
+        "output": step.output,
+        "executedAt": step.executed_at,
+        "toolCalls": step.tool_calls,
+    });
+    if let Some(error) = &step.error_message {
+        value["error"] = Value::String(error.clone());
+    }
+    value
+}
+
+/// Where a compare-record response field comes from in the fixture file:
+/// `evals[1].stepResults[2].error` -> `batches[b].results[r].stepResults[2].errorMessage`.
+pub(super) fn compare_record_fixture_path(
+    loaded: &LoadedGroup,
+    record_id: &str,
+    response_path: &str,
+) -> String {
+    let Some(rest) = response_path.strip_prefix("evals[") else {
+        return format!("(compare-record response for {record_id}) {response_path}");
+    };
+    let Some((index, rest)) = rest.split_once(']') else {
+        return response_path.to_string();
+    };
+    let Some((batch_index, _, result)) = index
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| loaded.results_for_record(record_id).nth(i))
+    else {
+        return response_path.to_string();
+    };
+    let result_index = loaded.group.batches[batch_index]
+        .results
+        .iter()
+        .position(|r| std::ptr::eq(r, result))
+        .unwrap_or_default();
+    let base = format!("batches[{batch_index}].results[{result_index}]");
+    let rest = rest.trim_start_matches('.');
+    let rest = rest
+        .replace(".error", ".errorMessage")
+        .replace(".stepName", " (stepName comes from flow.steps)")
+        .replace(".stepType", " (stepType comes from flow.steps)");
+    if rest.is_empty() {
+        base
+    } else if rest.starts_with("evalName")
+        || rest.starts_with("evalConfig")
+        || rest.starts_with("batchExecutionId")
+    {
+        format!("batches[{batch_index}].{rest}")
+    } else {
+        format!("{base}.{rest}")
+    }
+}

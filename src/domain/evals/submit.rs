@@ -1,0 +1,553 @@
+//! `POST /v1/eval/submit` and the eval groups it creates.
+//!
+//! A submission becomes a new eval group whose batches run on a simulated clock: `queued`,
+//! then `processing` with results appearing record by record, then `completed`. The results
+//! are derived from the flow's recorded runs in the fixtures (same prompts, same outputs),
+//! re-priced and re-timed for the requested models, so every operation agrees about them.
+//! The state lives behind one lock inside [`Submissions`]; `reset` restores the fixture state.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::auth::Principal;
+use crate::clock;
+use crate::error::{ApiError, ErrorDetail};
+use crate::fixtures::generate::model_spec;
+use crate::fixtures::model::{Batch, EvalGroup, Flow, Record, RecordResult, StepResult};
+use crate::fixtures::{FixtureStore, LoadedGroup};
+use crate::validate::{Violation, ViolationCode};
+
+/// How submissions behave; set from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmitSettings {
+    /// Submissions accepted before 402 (until `reset`); `None` is unlimited.
+    pub quota: Option<usize>,
+    /// Simulated time from submission to a completed batch; zero completes at once.
+    pub run_time: Duration,
+}
+
+impl Default for SubmitSettings {
+    fn default() -> Self {
+        SubmitSettings {
+            quota: None,
+            run_time: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Share of the run time a batch spends `queued` before it starts processing records.
+const QUEUED_SHARE: f64 = 0.1;
+
+#[derive(Debug)]
+pub struct Submissions {
+    settings: SubmitSettings,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    groups: Vec<Submitted>,
+    group_index: HashMap<String, usize>,
+    batch_index: HashMap<String, usize>,
+    /// Numbers the ids of everything created, so runs are reproducible after a reset.
+    next_id: u64,
+}
+
+/// A submitted group as it will look when complete, and when it started.
+#[derive(Debug)]
+struct Submitted {
+    complete: EvalGroup,
+    started: Instant,
+}
+
+/// The parsed, checked request.
+struct Plan<'a> {
+    template: &'a LoadedGroup,
+    configs: Vec<(String, Value)>,
+    records: Vec<Record>,
+}
+
+impl Submissions {
+    pub fn new(settings: SubmitSettings) -> Submissions {
+        Submissions {
+            settings,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Forgets every submission and restores the quota.
+    pub fn reset(&self) {
+        *self.lock() = State::default();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written (every write is a
+        // push or an insert), so a poisoned lock is still safe to use.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn submit(
+        &self,
+        fixtures: &FixtureStore,
+        body: &Value,
+        principal: &Principal,
+    ) -> Result<Value, ApiError> {
+        let plan = plan(fixtures, body)?;
+        if *principal != Principal::Full {
+            return Err(ApiError::Forbidden(
+                ErrorDetail::new(
+                    "FORBIDDEN",
+                    "this API key is limited to existing eval groups and may not submit evals",
+                )
+                .suggest("Use an API key with full access to submit evals."),
+            ));
+        }
+        let mut state = self.lock();
+        if let Some(quota) = self.settings.quota
+            && state.groups.len() >= quota
+        {
+            return Err(ApiError::PaymentRequired(
+                ErrorDetail::new("LIMIT_EXCEEDED", format!("the eval quota of {quota} submissions has been used up"))
+                    .suggest("Wait for the quota to reset, or restart evalmock / POST /__mock/reset to restore it."),
+            ));
+        }
+        let mut ids = IdCounter(&mut state.next_id);
+        let group_id = ids.next("evalgrp");
+        let now = clock::now_ms();
+        let batches: Vec<Batch> = plan
+            .configs
+            .iter()
+            .map(|(name, config)| {
+                simulate_batch(plan.template, &plan.records, name, config, now, &mut ids)
+            })
+            .collect();
+        let complete = EvalGroup {
+            eval_group_id: group_id.clone(),
+            name: format!("Submitted eval of {}", plan.template.group.flow.name),
+            description: String::new(),
+            created_at: clock::iso_ms(now),
+            flow: plan.template.group.flow.clone(),
+            records: plan.records,
+            batches,
+        };
+        let answer = if body.get("evalConfigs").is_some() {
+            json!({
+                "evalGroupId": group_id,
+                "submissions": complete.batches.iter().map(|b| json!({
+                    "batchExecutionId": b.batch_execution_id, "evalName": b.eval_name, "status": "queued",
+                })).collect::<Vec<_>>(),
+                "totalEvals": complete.batches.len(),
+            })
+        } else {
+            let batch = &complete.batches[0];
+            json!({
+                "batchExecutionId": batch.batch_execution_id,
+                "status": "queued",
+                "evalGroupId": group_id,
+                "evalName": batch.eval_name,
+            })
+        };
+        let index = state.groups.len();
+        for batch in &complete.batches {
+            state
+                .batch_index
+                .insert(batch.batch_execution_id.clone(), index);
+        }
+        state.group_index.insert(group_id, index);
+        state.groups.push(Submitted {
+            complete,
+            started: Instant::now(),
+        });
+        Ok(answer)
+    }
+
+    /// The submitted group as it stands now.
+    pub fn group(&self, eval_group_id: &str) -> Option<LoadedGroup> {
+        let state = self.lock();
+        let index = *state.group_index.get(eval_group_id)?;
+        self.snapshot(&state.groups[index])
+    }
+
+    /// The submitted group holding a batch, as it stands now.
+    pub fn group_of_batch(&self, batch_execution_id: &str) -> Option<LoadedGroup> {
+        let state = self.lock();
+        let index = *state.batch_index.get(batch_execution_id)?;
+        self.snapshot(&state.groups[index])
+    }
+
+    /// Every submitted group as it stands now, oldest first.
+    pub fn all(&self) -> Vec<LoadedGroup> {
+        let state = self.lock();
+        state
+            .groups
+            .iter()
+            .filter_map(|s| self.snapshot(s))
+            .collect()
+    }
+
+    /// The group at this moment of its simulated run.
+    fn snapshot(&self, submitted: &Submitted) -> Option<LoadedGroup> {
+        let run = self.settings.run_time.as_secs_f64();
+        let progress = if run == 0.0 {
+            1.0
+        } else {
+            submitted.started.elapsed().as_secs_f64() / run
+        };
+        let mut group = submitted.complete.clone();
+        for batch in &mut group.batches {
+            let total = batch.results.len();
+            let processed = if progress >= 1.0 {
+                total
+            } else if progress < QUEUED_SHARE {
+                0
+            } else {
+                (((progress - QUEUED_SHARE) / (1.0 - QUEUED_SHARE)) * total as f64).floor() as usize
+            };
+            if processed < total {
+                batch.results.truncate(processed);
+                batch.completed_at = None;
+                batch.status = if progress < QUEUED_SHARE {
+                    "queued"
+                } else {
+                    "processing"
+                }
+                .into();
+            }
+        }
+        LoadedGroup::new("(submitted eval)", group).ok()
+    }
+}
+
+struct IdCounter<'a>(&'a mut u64);
+
+impl IdCounter<'_> {
+    /// `<prefix>_01jx` + 22 digits: TypeID-shaped, distinct from every fixture id (`01jv...`).
+    fn next(&mut self, prefix: &str) -> String {
+        *self.0 += 1;
+        format!("{prefix}_01jx{:022}", *self.0)
+    }
+}
+
+fn invalid(code: ViolationCode, path: &str, message: String, suggestion: &str) -> Violation {
+    Violation {
+        code,
+        path: path.to_string(),
+        message,
+        suggestion: Some(suggestion.to_string()),
+        schema_path: None,
+    }
+}
+
+/// Checks what the schema cannot: which fields go together, and that the flow, records and
+/// steps exist. Every problem is reported, each at its own path.
+fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiError> {
+    let mut problems = Vec::new();
+    let has = |field: &str| body.get(field).is_some_and(|v| !v.is_null());
+    let flow_id = body["flowId"].as_str().unwrap_or_default();
+    let template = fixtures
+        .groups()
+        .iter()
+        .find(|g| g.group.flow.flow_id == flow_id);
+    if template.is_none() {
+        problems.push(invalid(
+            ViolationCode::InvalidValue,
+            "flowId",
+            format!("flow {flow_id} does not exist"),
+            "Use the flowId of an existing flow; every eval batch in GET /v1/eval/batches names its flowId.",
+        ));
+    }
+    pair(
+        &mut problems,
+        has("evalConfig") || has("evalName"),
+        has("evalConfigs"),
+        "evalConfig",
+        "evalConfigs",
+    );
+    if has("evalConfig") != has("evalName") {
+        let missing = if has("evalConfig") {
+            "evalName"
+        } else {
+            "evalConfig"
+        };
+        problems.push(invalid(
+            ViolationCode::MissingRequiredField,
+            missing,
+            format!("`{missing}` is required with a single eval"),
+            "Send `evalName` and `evalConfig` together, or use `evalConfigs`.",
+        ));
+    }
+    pair(
+        &mut problems,
+        has("recordIds"),
+        has("records"),
+        "recordIds",
+        "records",
+    );
+
+    let mut configs: Vec<(String, Value, String)> = Vec::new();
+    if let Some(list) = body["evalConfigs"].as_array() {
+        for (i, config) in list.iter().enumerate() {
+            let name = config["evalName"].as_str().unwrap_or_default().to_string();
+            let mut config = config.clone();
+            if let Some(object) = config.as_object_mut() {
+                object.remove("evalName");
+            }
+            configs.push((name, config, format!("evalConfigs[{i}]")));
+        }
+    } else if has("evalConfig") {
+        let name = body["evalName"].as_str().unwrap_or_default().to_string();
+        configs.push((name, body["evalConfig"].clone(), "evalConfig".into()));
+    }
+    let mut records = Vec::new();
+    if let Some(template) = template {
+        let flow = &template.group.flow;
+        for (_, config, at) in &configs {
+            for step_id in config["stepOverrides"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
+                if !flow.steps.iter().any(|s| &s.step_id == step_id) {
+                    problems.push(invalid(
+                        ViolationCode::InvalidValue,
+                        &format!("{at}.stepOverrides.{step_id}"),
+                        format!("flow {} has no step {step_id}", flow.flow_id),
+                        &format!("Use one of the flow's steps: {}.", step_list(flow)),
+                    ));
+                }
+            }
+        }
+        for (i, id) in body["recordIds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let id = id.as_str().unwrap_or_default();
+            match template.record(id) {
+                Some(record) => records.push(record.clone()),
+                None => problems.push(invalid(
+                    ViolationCode::InvalidValue,
+                    &format!("recordIds[{i}]"),
+                    format!("record {id} does not exist for flow {}", flow.flow_id),
+                    "Use records the flow has run on (see GET /v1/eval/{id}/results), or send inline `records`.",
+                )),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::InvalidRequest(problems));
+    }
+    let template = template.expect("an unknown flow was reported above");
+    if let Some(inline) = body["records"].as_array() {
+        records = inline
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Record {
+                record_id: format!("record_virtual_{:04}", i + 1),
+                record_name: r["name"].as_str().map(str::to_string),
+                record_type: r["type"].as_str().unwrap_or("record").to_string(),
+                record_metadata: r
+                    .get("metadata")
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Map::new())),
+                input_variables: r
+                    .get("metadata")
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Map::new())),
+            })
+            .collect();
+    }
+    Ok(Plan {
+        template,
+        configs: configs
+            .into_iter()
+            .map(|(name, config, _)| (name, config))
+            .collect(),
+        records,
+    })
+}
+
+/// Reports `a` and `b` sent together, or neither sent.
+fn pair(problems: &mut Vec<Violation>, a: bool, b: bool, a_name: &str, b_name: &str) {
+    if a && b {
+        problems.push(invalid(
+            ViolationCode::ConflictingFields,
+            b_name,
+            format!("`{a_name}` and `{b_name}` cannot be sent together"),
+            &format!("Send either `{a_name}` or `{b_name}`."),
+        ));
+    } else if !a && !b {
+        problems.push(invalid(
+            ViolationCode::MissingRequiredField,
+            a_name,
+            format!("one of `{a_name}` or `{b_name}` is required"),
+            &format!("Send `{a_name}` or `{b_name}`."),
+        ));
+    }
+}
+
+fn step_list(flow: &Flow) -> String {
+    flow.steps
+        .iter()
+        .map(|s| s.step_id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One batch of a submission: each record's run derived from a recorded run of the same flow.
+fn simulate_batch(
+    template: &LoadedGroup,
+    records: &[Record],
+    eval_name: &str,
+    config: &Value,
+    start_ms: i64,
+    ids: &mut IdCounter<'_>,
+) -> Batch {
+    let batch_id = ids.next("evalbatch");
+    let mut results = Vec::with_capacity(records.len());
+    let mut finished_ms = start_ms;
+    for (k, record) in records.iter().enumerate() {
+        let basis_record = basis_record(template, record, k);
+        let session = ids.next("sess");
+        // Records run a few at a time; each starts shortly after the previous one.
+        let mut at = start_ms + 1_500 + k as i64 * 850;
+        let mut steps = Vec::new();
+        for flow_step in &template.group.flow.steps {
+            let override_ = &config["stepOverrides"][&flow_step.step_id];
+            let Some(basis) = basis_step(
+                template,
+                basis_record,
+                &flow_step.step_id,
+                override_["model"].as_str(),
+            ) else {
+                continue;
+            };
+            let step = rerun_step(basis, override_, at, ids);
+            at += step.duration_ms.unwrap_or(0) + 35;
+            let failed = step.error_message.is_some();
+            steps.push(step);
+            if failed {
+                break;
+            }
+        }
+        finished_ms = finished_ms.max(at);
+        results.push(RecordResult {
+            record_id: record.record_id.clone(),
+            execution_session_id: Some(session),
+            step_results: steps,
+        });
+    }
+    Batch {
+        batch_execution_id: batch_id,
+        eval_name: eval_name.to_string(),
+        eval_config: config.clone(),
+        status: "completed".into(),
+        created_at: clock::iso_ms(start_ms),
+        started_at: clock::iso_ms(start_ms + 1_000),
+        completed_at: Some(clock::iso_ms(finished_ms + 400)),
+        results,
+    }
+}
+
+/// The recorded record a run is derived from: the same record when the fixtures have it, else a
+/// recorded record picked by the inline record's position.
+fn basis_record<'a>(template: &'a LoadedGroup, record: &Record, position: usize) -> &'a str {
+    match template.record(&record.record_id) {
+        Some(r) => &r.record_id,
+        None => {
+            let records = &template.group.records;
+            &records[position % records.len().max(1)].record_id
+        }
+    }
+}
+
+/// A recorded result of `step_id` for the record: from a batch that used `model` if there is one.
+fn basis_step<'a>(
+    template: &'a LoadedGroup,
+    record_id: &'a str,
+    step_id: &str,
+    model: Option<&str>,
+) -> Option<&'a StepResult> {
+    let candidates: Vec<&StepResult> = template
+        .results_for_record(record_id)
+        .filter_map(|(_, _, result)| result.step_results.iter().find(|s| s.step_id == step_id))
+        .collect();
+    candidates
+        .iter()
+        .find(|s| model.is_some() && s.model_used.as_deref() == model)
+        .or_else(|| candidates.iter().find(|s| s.error_message.is_none()))
+        .or(candidates.first())
+        .copied()
+}
+
+/// Re-runs a recorded step under an override: new ids and times; an LLM step takes the
+/// requested model, its price and its speed; tool calls follow the override's tool list.
+fn rerun_step(
+    basis: &StepResult,
+    override_: &Value,
+    at: i64,
+    ids: &mut IdCounter<'_>,
+) -> StepResult {
+    let mut step = basis.clone();
+    step.step_result_id = ids.next("stepres");
+    step.executed_at = clock::iso_ms(at);
+    let is_llm = step.model_used.is_some();
+    if is_llm && let Some(model) = override_["model"].as_str() {
+        step.model_used = Some(model.to_string());
+        if let Some(spec) = model_spec(model) {
+            if let Some(max) = override_["maxTokens"].as_i64()
+                && step.completion_tokens.is_some_and(|c| c > max)
+            {
+                step.completion_tokens = Some(max);
+                step.output = step
+                    .output
+                    .map(|o| o.chars().take((max * 4) as usize).collect());
+            }
+            if !spec.reasoning {
+                step.reasoning_tokens = None;
+                step.reasoning_content = None;
+            }
+            let completion = step.completion_tokens.unwrap_or(0);
+            let reasoning = step.reasoning_tokens.unwrap_or(0);
+            if step.prompt_tokens.is_some() {
+                step.total_cost =
+                    Some(spec.cost_usd(step.prompt_tokens.unwrap_or(0), completion, reasoning));
+            }
+            if step.error_message.is_none() {
+                step.duration_ms = Some(
+                    spec.latency_ms + ((completion + reasoning) as f64 * spec.ms_per_token) as i64,
+                );
+            }
+        }
+    }
+    if let Some(tools) = override_["tools"].as_object() {
+        let allowed: Vec<&str> = tools
+            .get("toolIds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let max_calls = tools
+            .get("maxToolCalls")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX) as usize;
+        step.tool_calls
+            .retain(|c| c.tool_id.as_deref().is_some_and(|id| allowed.contains(&id)));
+        step.tool_calls.truncate(max_calls);
+    }
+    let mut call_at = at + 120;
+    for call in &mut step.tool_calls {
+        call.tool_execution_id = ids.next("toolexec");
+        call.executed_at = clock::iso_ms(call_at);
+        call_at += call.execution_time_ms.unwrap_or(0) + 20;
+    }
+    step
+}

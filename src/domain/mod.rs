@@ -1,0 +1,48 @@
+//! Domain handlers: API semantics computed from the fixture model, bound to spec operations
+//! by method and path template (the vendor document has no operationIds to bind by).
+//! An operation without a binding is answered from the spec's examples or schema instead.
+
+pub mod evals;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::fixtures::FixtureStore;
+use crate::respond::Reply;
+use crate::validate::ValidRequest;
+
+/// The Runtype eval operations evalmock implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalOperation {
+    ListBatches,
+    GetGroup,
+    Compare,
+    CompareRecord,
+    Results,
+    AnalyzeSteps,
+    Submit,
+}
+
+impl EvalOperation {
+    pub fn bind(method: &http::Method, path_template: &str) -> Option<EvalOperation> {
+        match (method.as_str(), path_template) {
+            ("GET", "/v1/eval/batches") => Some(EvalOperation::ListBatches),
+            ("GET", "/v1/eval/group/{groupId}") => Some(EvalOperation::GetGroup),
+            ("POST", "/v1/eval/compare") => Some(EvalOperation::Compare),
+            ("POST", "/v1/eval/compare-record") => Some(EvalOperation::CompareRecord),
+            ("GET", "/v1/eval/{id}/results") => Some(EvalOperation::Results),
+            ("POST", "/v1/eval/analyze-steps") => Some(EvalOperation::AnalyzeSteps),
+            ("POST", "/v1/eval/submit") => Some(EvalOperation::Submit),
+            _ => None,
+        }
+    }
+}
+
+/// What a handler sees of a request that passed authentication and validation.
+pub struct HandlerInput<'a> {
+    pub fixtures: &'a FixtureStore,
+    pub request: &'a ValidRequest,
+    pub principal: &'a Principal,
+}
+
+/// Result of a domain handler: a reply, or an API error for the engine to render.
+pub type HandlerResult = Result<Reply, ApiError>;

@@ -1,0 +1,41 @@
+//! evalmock: a mock and contract-test server driven by an OpenAPI document, with the Runtype
+//! Evals API (`/v1/eval/...`) and realistic fixture eval groups built in.
+//!
+//! # Layout
+//!
+//! One request, end to end:
+//!
+//! ```text
+//! server (axum: CORS, body limit, tracing span, /__mock/* admin routes)
+//!   -> engine::Mock::handle
+//!        spec::Spec::route          (method, path) -> operation      | 404 / 405 problem+json
+//!        respond::Preference        Prefer: code= / example= / dynamic=
+//!        auth::authenticate         the operation's security         | 401 in the API's error shape
+//!        validate::validate_request params, content type, JSON body  | 400 with details[]
+//!        domain::evals              Runtype semantics over fixtures  | 403 / 404
+//!          or respond::example_reply  spec examples / schema-generated values
+//!        response validation        against the declared status + schema | 500 in strict mode
+//! ```
+//!
+//! Dependencies point downwards: `cli` -> `app` -> `server` -> `engine` -> (`domain`,
+//! `respond`, `auth`, `validate`) -> (`spec`, `fixtures`). Everything that can be done once is
+//! done at load in `app::load`: the spec is normalised and every schema compiled, fixtures are
+//! checked and indexed, fixture-derived responses are built, validated and serialised.
+//!
+//! Errors: [`error::ApiError`] is what the API would answer and is rendered in the operation's
+//! declared error schema; [`error::MockError`] is the mock's own complaint and is always
+//! `application/problem+json` with an `evalmock-error` header.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod fixtures;
+pub mod respond;
+pub mod server;
+pub mod spec;
+pub mod validate;

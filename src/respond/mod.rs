@@ -1,0 +1,307 @@
+//! Choosing and shaping what goes back: the `Prefer` header, API errors rendered in the
+//! operation's own error schema, and success bodies from examples or schema generation for
+//! operations that no domain handler serves.
+
+mod generate;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ErrorDetail, MockError};
+use crate::spec::{MediaType, Operation, Spec};
+use crate::validate::is_json_media;
+
+/// A response before it is validated and sent.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: ReplyBody,
+    /// `evalmock-error` marker when the mock, not the API, caused this answer.
+    pub mock_marker: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ReplyBody {
+    Empty,
+    /// To be validated against the declared schema before sending.
+    Json(Value),
+    /// Serialised JSON already validated against the declared schema at load time.
+    Prevalidated(Bytes),
+    /// Server-sent events, each validated against the media type's `itemSchema` before sending.
+    EventStream(Vec<Value>),
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            content_type: Some("application/json".into()),
+            body: ReplyBody::Json(body),
+            mock_marker: None,
+        }
+    }
+}
+
+/// What a client asked for with `Prefer` (Prism's grammar: `code=404, example=name, dynamic=true`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Preference {
+    pub code: Option<u16>,
+    pub example: Option<String>,
+    pub dynamic: bool,
+}
+
+impl Preference {
+    /// Parses every `Prefer` header value; unknown preferences are ignored as RFC 7240 asks,
+    /// but a malformed `code` is an error, since silently ignoring it would hide a typo.
+    pub fn parse<'a>(values: impl Iterator<Item = &'a str>) -> Result<Preference, MockError> {
+        let mut preference = Preference::default();
+        for value in values {
+            for token in value.split([',', ';']) {
+                let token = token.trim();
+                let (key, raw) = token.split_once('=').unwrap_or((token, ""));
+                let raw = raw.trim().trim_matches('"');
+                match key.trim().to_ascii_lowercase().as_str() {
+                    "code" => {
+                        let code = raw.parse::<u16>().ok().filter(|c| (100..600).contains(c));
+                        preference.code = Some(code.ok_or_else(|| MockError::InvalidPrefer {
+                            value: value.to_string(),
+                            reason: format!(
+                                "code must be an HTTP status between 100 and 599, got {raw:?}"
+                            ),
+                        })?);
+                    }
+                    "example" if !raw.is_empty() => preference.example = Some(raw.to_string()),
+                    "dynamic" => {
+                        preference.dynamic = raw.is_empty() || raw.eq_ignore_ascii_case("true")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(preference)
+    }
+}
+
+/// Renders an [`ApiError`] in the schema the operation declares for its status. The richest
+/// shape the schema accepts wins: `{error, details}`, then `{error}`, then the spec's example,
+/// then a generated value. A status the operation does not declare becomes a [`MockError`].
+pub fn render_api_error(
+    spec: &Spec,
+    operation: &Operation,
+    error: &ApiError,
+) -> Result<Reply, MockError> {
+    let status = error.status();
+    let details = error.details();
+    let Some(response) = operation.response(status) else {
+        return Err(MockError::UndeclaredStatus {
+            operation: operation.display_name(),
+            status,
+            declared: operation.declared_statuses(),
+            details,
+        });
+    };
+    let summary = if response.description.trim().is_empty() {
+        http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error")
+            .to_string()
+    } else {
+        response.description.trim().to_string()
+    };
+    let full = json!({
+        "error": summary,
+        "details": details.iter().map(ErrorDetail::to_json).collect::<Vec<_>>(),
+    });
+    let mut reply = match json_media(&response.content) {
+        None if response.content.is_empty() => Reply {
+            status,
+            content_type: None,
+            body: ReplyBody::Empty,
+            mock_marker: None,
+        },
+        None => Reply {
+            status,
+            content_type: response.content.first().map(|m| m.media_type.clone()),
+            body: ReplyBody::Json(full),
+            mock_marker: None,
+        },
+        Some(media) => {
+            let candidates = [full.clone(), json!({ "error": summary })];
+            let body = match &media.schema {
+                None => full,
+                Some(schema) => candidates
+                    .into_iter()
+                    .find(|c| schema.is_valid(c))
+                    .or_else(|| media.examples.first().map(|e| e.value.clone()))
+                    .unwrap_or_else(|| generate::value_for(spec, spec.schema_value(schema))),
+            };
+            Reply {
+                status,
+                content_type: Some(concrete_media_type(&media.media_type)),
+                body: ReplyBody::Json(body),
+                mock_marker: None,
+            }
+        }
+    };
+    reply.mock_marker = error.mock_marker();
+    Ok(reply)
+}
+
+/// The body of a successful answer for an operation without a domain handler: the preferred
+/// named example, else the first example, else a value generated from the schema.
+pub fn example_reply(
+    spec: &Spec,
+    operation: &Operation,
+    status: u16,
+    preference: &Preference,
+) -> Reply {
+    let Some(response) = operation.response(status) else {
+        return Reply {
+            status,
+            content_type: None,
+            body: ReplyBody::Empty,
+            mock_marker: None,
+        };
+    };
+    let Some(media) = json_media(&response.content).or(response.content.first()) else {
+        return Reply {
+            status,
+            content_type: None,
+            body: ReplyBody::Empty,
+            mock_marker: None,
+        };
+    };
+    let named = preference
+        .example
+        .as_deref()
+        .and_then(|name| media.examples.iter().find(|e| e.name == name));
+    let body = match (named, preference.dynamic) {
+        (Some(example), _) => example.value.clone(),
+        (None, false) if !media.examples.is_empty() => media.examples[0].value.clone(),
+        _ => match &media.schema {
+            Some(schema) => generate::value_for(spec, spec.schema_value(schema)),
+            None => Value::Null,
+        },
+    };
+    Reply {
+        status,
+        content_type: Some(concrete_media_type(&media.media_type)),
+        body: ReplyBody::Json(body),
+        mock_marker: None,
+    }
+}
+
+/// A realistic error for a status chosen on purpose with `Prefer: code=NNN`.
+pub fn simulated_error(
+    operation: &Operation,
+    status: u16,
+    body: Option<&Value>,
+    path_params: &[(String, String)],
+) -> ApiError {
+    let named_id = path_params
+        .first()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .or_else(|| {
+            body.and_then(Value::as_object)?
+                .iter()
+                .find(|(key, value)| key.ends_with("Id") && value.is_string())
+                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
+        });
+    let detail = match status {
+        400 => missing_field_detail(operation),
+        401 => ErrorDetail::new("INVALID_API_KEY", "the API key is invalid or has expired")
+            .suggest("Send `Authorization: Bearer <your API key>` with an active key."),
+        402 => ErrorDetail::new("LIMIT_EXCEEDED", "the monthly eval execution limit of your plan has been reached (1000 of 1000 runs used)")
+            .suggest("Upgrade the plan or wait until the limit resets on the first day of next month."),
+        403 => ErrorDetail::new("FORBIDDEN", "this API key does not have permission for this resource")
+            .suggest("Use a key with full access, or ask a workspace admin to grant this key access."),
+        404 => match &named_id {
+            Some((field, id)) => ErrorDetail::new("NOT_FOUND", format!("no resource with {field} {id} was found")).at(field.clone()),
+            None => ErrorDetail::new("NOT_FOUND", "the requested resource was not found"),
+        }
+        .suggest("Check the id; list existing resources to find valid ones."),
+        409 => ErrorDetail::new("CONFLICT", "the resource was changed by another request"),
+        429 => ErrorDetail::new("RATE_LIMITED", "too many requests for this API key")
+            .suggest("Wait a few seconds and retry with exponential backoff."),
+        500 => ErrorDetail::new("INTERNAL_ERROR", "an unexpected error occurred while processing the request")
+            .suggest("Retry the request; if it keeps failing, contact support."),
+        503 => ErrorDetail::new("SERVICE_UNAVAILABLE", "the service is temporarily unavailable")
+            .suggest("Retry after a short wait."),
+        other => ErrorDetail::new(
+            "REQUEST_FAILED",
+            http::StatusCode::from_u16(other)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("request failed")
+                .to_lowercase(),
+        ),
+    };
+    ApiError::Simulated { status, detail }
+}
+
+/// A 400 detail naming the first required field of the operation's body, as a real
+/// validation error would.
+fn missing_field_detail(operation: &Operation) -> ErrorDetail {
+    let required = operation
+        .request_body
+        .as_ref()
+        .and_then(|b| json_media(&b.content))
+        .and_then(|m| m.schema.as_ref())
+        .and_then(|schema| {
+            crate::validate::schema_violations(schema, &json!({}))
+                .into_iter()
+                .find(|v| v.code == crate::validate::ViolationCode::MissingRequiredField)
+        });
+    match required {
+        Some(v) => ErrorDetail::from(&v),
+        None => ErrorDetail::new("INVALID_VALUE", "the request is invalid")
+            .suggest("Check the request against the API reference."),
+    }
+}
+
+fn json_media(content: &[MediaType]) -> Option<&MediaType> {
+    content.iter().find(|m| is_json_media(&m.media_type))
+}
+
+/// A declared range such as `application/*` cannot be sent as a Content-Type.
+fn concrete_media_type(declared: &str) -> String {
+    if declared.contains('*') {
+        "application/json".into()
+    } else {
+        declared.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefer_reads_code_example_and_dynamic_in_prism_grammar() {
+        let p = Preference::parse(["code=404, example=notFound", "dynamic=true"].into_iter())
+            .expect("parses");
+        assert_eq!(
+            p,
+            Preference {
+                code: Some(404),
+                example: Some("notFound".into()),
+                dynamic: true
+            }
+        );
+    }
+
+    #[test]
+    fn prefer_ignores_unknown_preferences_but_not_a_bad_code() {
+        assert_eq!(
+            Preference::parse(["respond-async, wait=5"].into_iter()),
+            Ok(Preference::default())
+        );
+        assert!(matches!(
+            Preference::parse(["code=4o4"].into_iter()),
+            Err(MockError::InvalidPrefer { .. })
+        ));
+        assert!(Preference::parse(["code=99"].into_iter()).is_err());
+    }
+}

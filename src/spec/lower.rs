@@ -1,0 +1,611 @@
+//! The document lowered into plain structs: one [`Operation`] per (method, path) with its
+//! parameters, request body, responses and security resolved and every schema compiled. The
+//! request pipeline reads only these, never the raw document.
+
+use http::Method;
+use serde_json::{Map, Value};
+
+use super::SpecError;
+use super::normalize::{escape_pointer_token, resolve_refs_at};
+use super::schema::{CompiledSchema, SchemaCompiler};
+
+#[derive(Debug)]
+pub struct Operation {
+    pub method: Method,
+    pub path_template: String,
+    pub operation_id: Option<String>,
+    /// JSON pointer of the operation object.
+    pub pointer: String,
+    pub parameters: Vec<Parameter>,
+    pub request_body: Option<RequestBody>,
+    /// In the document's order.
+    pub responses: Vec<Response>,
+    /// Alternatives: any one requirement satisfied is enough; empty means no authentication.
+    pub security: Vec<SecurityRequirement>,
+}
+
+impl Operation {
+    /// `POST /v1/eval/compare-record`: how the operation is named in messages and logs.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.method, self.path_template)
+    }
+
+    /// The response declared for `status`: an exact code first, then its `NXX` range, then `default`.
+    pub fn response(&self, status: u16) -> Option<&Response> {
+        let find = |key: StatusKey| self.responses.iter().find(|r| r.status == key);
+        find(StatusKey::Exact(status))
+            .or_else(|| find(StatusKey::Range((status / 100) as u8)))
+            .or_else(|| find(StatusKey::Default))
+    }
+
+    /// The declared status keys as written in the document (`200`, `4XX`, `default`).
+    pub fn declared_statuses(&self) -> Vec<String> {
+        self.responses
+            .iter()
+            .map(|r| r.status.to_string())
+            .collect()
+    }
+
+    /// The first declared 2xx status, the one a successful mock answer uses.
+    pub fn success_status(&self) -> u16 {
+        self.responses
+            .iter()
+            .find_map(|r| match r.status {
+                StatusKey::Exact(code) if (200..300).contains(&code) => Some(code),
+                _ => None,
+            })
+            .unwrap_or(200)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKey {
+    Exact(u16),
+    /// `4XX` is `Range(4)`.
+    Range(u8),
+    Default,
+}
+
+impl std::fmt::Display for StatusKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusKey::Exact(code) => write!(f, "{code}"),
+            StatusKey::Range(class) => write!(f, "{class}XX"),
+            StatusKey::Default => f.write_str("default"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl std::fmt::Display for ParamLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ParamLocation::Path => "path",
+            ParamLocation::Query => "query",
+            ParamLocation::Header => "header",
+            ParamLocation::Cookie => "cookie",
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParamLocation,
+    pub required: bool,
+    pub schema: Option<CompiledSchema>,
+    /// The JSON types the schema admits at its top level (for coercing query strings).
+    pub types: Vec<String>,
+    /// For arrays: the item types, so `?ids=a,b` or `?ids=a&ids=b` can be coerced.
+    pub item_types: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct RequestBody {
+    pub required: bool,
+    pub content: Vec<MediaType>,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusKey,
+    pub description: String,
+    pub content: Vec<MediaType>,
+}
+
+#[derive(Debug)]
+pub struct MediaType {
+    /// As declared: `application/json`, `text/event-stream`, `application/*`, `*/*`.
+    pub media_type: String,
+    pub schema: Option<CompiledSchema>,
+    /// OpenAPI 3.2 `itemSchema`: the schema of each item of a sequential stream (SSE events).
+    pub item_schema: Option<CompiledSchema>,
+    pub examples: Vec<NamedExample>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NamedExample {
+    pub name: String,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityRequirement {
+    /// All of these must be satisfied together.
+    pub schemes: Vec<SecurityScheme>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityScheme {
+    /// `http` + `bearer`, and also `oauth2` / `openIdConnect`, which send bearer tokens too.
+    Bearer {
+        name: String,
+    },
+    Basic {
+        name: String,
+    },
+    ApiKey {
+        name: String,
+        location: ParamLocation,
+        parameter: String,
+    },
+}
+
+impl SecurityScheme {
+    pub fn name(&self) -> &str {
+        match self {
+            SecurityScheme::Bearer { name }
+            | SecurityScheme::Basic { name }
+            | SecurityScheme::ApiKey { name, .. } => name,
+        }
+    }
+}
+
+pub struct Lowered {
+    pub title: String,
+    pub operations: Vec<Operation>,
+}
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace", "query",
+];
+
+struct Lowering<'a> {
+    document: &'a Value,
+    compiler: &'a SchemaCompiler<'a>,
+    origin: &'a str,
+}
+
+pub fn lower(
+    document: &Value,
+    compiler: &SchemaCompiler<'_>,
+    origin: &str,
+) -> Result<Lowered, SpecError> {
+    let cx = Lowering {
+        document,
+        compiler,
+        origin,
+    };
+    let title = document
+        .pointer("/info/title")
+        .and_then(Value::as_str)
+        .unwrap_or("API")
+        .to_string();
+    let global_security = document.get("security");
+    let mut operations = Vec::new();
+    let paths = match document.get("paths") {
+        None => &Map::new(),
+        Some(Value::Object(paths)) => paths,
+        Some(_) => return Err(cx.invalid("/paths", "`paths` must be an object")),
+    };
+    for (path, item) in paths {
+        let item_pointer = format!("/paths/{}", escape_pointer_token(path));
+        if !path.starts_with('/') {
+            return Err(cx.invalid(&item_pointer, "a path must start with `/`"));
+        }
+        let (item, item_pointer) = resolve_refs_at(document, item, item_pointer);
+        let Some(item) = item.as_object() else {
+            return Err(cx.invalid(&item_pointer, "a path item must be an object"));
+        };
+        let mut methods: Vec<(String, &Value, String)> = METHODS
+            .iter()
+            .filter_map(|m| {
+                item.get(*m)
+                    .map(|op| (m.to_uppercase(), op, format!("{item_pointer}/{m}")))
+            })
+            .collect();
+        if let Some(extra) = item.get("additionalOperations").and_then(Value::as_object) {
+            for (method, op) in extra {
+                let pointer = format!(
+                    "{item_pointer}/additionalOperations/{}",
+                    escape_pointer_token(method)
+                );
+                methods.push((method.clone(), op, pointer));
+            }
+        }
+        for (method, op, op_pointer) in methods {
+            let method = Method::from_bytes(method.as_bytes())
+                .map_err(|_| cx.invalid(&op_pointer, "not a valid HTTP method name"))?;
+            operations.push(cx.operation(
+                path,
+                method,
+                item,
+                &item_pointer,
+                op,
+                &op_pointer,
+                global_security,
+            )?);
+        }
+    }
+    Ok(Lowered { title, operations })
+}
+
+impl Lowering<'_> {
+    fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
+        SpecError::Invalid {
+            origin: self.origin.to_string(),
+            pointer: pointer.to_string(),
+            message: message.into(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn operation(
+        &self,
+        path: &str,
+        method: Method,
+        item: &Map<String, Value>,
+        item_pointer: &str,
+        op: &Value,
+        op_pointer: &str,
+        global_security: Option<&Value>,
+    ) -> Result<Operation, SpecError> {
+        let Some(op_map) = op.as_object() else {
+            return Err(self.invalid(op_pointer, "an operation must be an object"));
+        };
+        // Operation-level parameters override path-level ones with the same name and location.
+        let mut parameters: Vec<Parameter> = Vec::new();
+        let lists = [
+            (item.get("parameters"), format!("{item_pointer}/parameters")),
+            (op_map.get("parameters"), format!("{op_pointer}/parameters")),
+        ];
+        for (list, list_pointer) in lists {
+            let Some(list) = list else { continue };
+            let Some(list) = list.as_array() else {
+                return Err(self.invalid(&list_pointer, "`parameters` must be an array"));
+            };
+            for (index, param) in list.iter().enumerate() {
+                let param = self.parameter(param, format!("{list_pointer}/{index}"))?;
+                parameters.retain(|p| !(p.name == param.name && p.location == param.location));
+                parameters.push(param);
+            }
+        }
+        for name in template_parameters(path) {
+            if !parameters
+                .iter()
+                .any(|p| p.location == ParamLocation::Path && p.name == name)
+            {
+                return Err(self.invalid(
+                    op_pointer,
+                    format!("path parameter `{name}` of {path} is not declared in `parameters`"),
+                ));
+            }
+        }
+        let request_body = match op_map.get("requestBody") {
+            None => None,
+            Some(body) => Some(self.request_body(body, format!("{op_pointer}/requestBody"))?),
+        };
+        let responses =
+            self.responses(op_map.get("responses"), &format!("{op_pointer}/responses"))?;
+        let security = match op_map.get("security") {
+            Some(s) => self.security(s, &format!("{op_pointer}/security"))?,
+            None => match global_security {
+                Some(s) => self.security(s, "/security")?,
+                None => Vec::new(),
+            },
+        };
+        Ok(Operation {
+            method,
+            path_template: path.to_string(),
+            operation_id: op_map
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            pointer: op_pointer.to_string(),
+            parameters,
+            request_body,
+            responses,
+            security,
+        })
+    }
+
+    fn parameter(&self, param: &Value, pointer: String) -> Result<Parameter, SpecError> {
+        let (param, pointer) = resolve_refs_at(self.document, param, pointer);
+        let field = |name: &str| param.get(name).and_then(Value::as_str);
+        let name = field("name")
+            .ok_or_else(|| self.invalid(&pointer, "a parameter needs a `name`"))?
+            .to_string();
+        let location = match field("in") {
+            Some("path") => ParamLocation::Path,
+            Some("query") | Some("querystring") => ParamLocation::Query,
+            Some("header") => ParamLocation::Header,
+            Some("cookie") => ParamLocation::Cookie,
+            other => {
+                return Err(self.invalid(
+                    &format!("{pointer}/in"),
+                    format!("`in` must be path, query, header or cookie, found {other:?}"),
+                ));
+            }
+        };
+        let required = location == ParamLocation::Path
+            || param
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        // A parameter has either `schema` or a one-entry `content` map.
+        let schema_pointer = if param.get("schema").is_some() {
+            Some(format!("{pointer}/schema"))
+        } else {
+            param
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|c| c.keys().next())
+                .map(|media| format!("{pointer}/content/{}/schema", escape_pointer_token(media)))
+                .filter(|p| self.document.pointer(p).is_some())
+        };
+        let (schema, types, item_types) = match schema_pointer {
+            Some(p) => {
+                let resolved = self.resolved_schema(&p);
+                let types = schema_types(resolved);
+                let item_types = resolved
+                    .get("items")
+                    .map(|items| {
+                        schema_types(crate::spec::normalize::resolve_refs(self.document, items))
+                    })
+                    .unwrap_or_default();
+                (Some(self.compiler.compile(&p)?), types, item_types)
+            }
+            None => (None, Vec::new(), Vec::new()),
+        };
+        Ok(Parameter {
+            name,
+            location,
+            required,
+            schema,
+            types,
+            item_types,
+        })
+    }
+
+    fn resolved_schema(&self, pointer: &str) -> &Value {
+        let value = self.document.pointer(pointer).unwrap_or(&Value::Null);
+        crate::spec::normalize::resolve_refs(self.document, value)
+    }
+
+    fn request_body(&self, body: &Value, pointer: String) -> Result<RequestBody, SpecError> {
+        let (body, pointer) = resolve_refs_at(self.document, body, pointer);
+        Ok(RequestBody {
+            required: body
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            content: self.content(body, &pointer)?,
+        })
+    }
+
+    fn responses(
+        &self,
+        responses: Option<&Value>,
+        pointer: &str,
+    ) -> Result<Vec<Response>, SpecError> {
+        let Some(responses) = responses.and_then(Value::as_object) else {
+            return Err(self.invalid(pointer, "an operation needs a `responses` object"));
+        };
+        let mut lowered = Vec::with_capacity(responses.len());
+        for (key, response) in responses {
+            let response_pointer = format!("{pointer}/{}", escape_pointer_token(key));
+            let status = parse_status_key(key).ok_or_else(|| {
+                self.invalid(
+                    &response_pointer,
+                    format!(
+                        "`{key}` is not a status code (100-599), a range such as 4XX, or `default`"
+                    ),
+                )
+            })?;
+            let (response, response_pointer) =
+                resolve_refs_at(self.document, response, response_pointer);
+            lowered.push(Response {
+                status,
+                description: response
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                content: self.content(response, &response_pointer)?,
+            });
+        }
+        Ok(lowered)
+    }
+
+    fn content(&self, holder: &Value, pointer: &str) -> Result<Vec<MediaType>, SpecError> {
+        let Some(content) = holder.get("content") else {
+            return Ok(Vec::new());
+        };
+        let Some(content) = content.as_object() else {
+            return Err(self.invalid(&format!("{pointer}/content"), "`content` must be an object"));
+        };
+        let mut media_types = Vec::with_capacity(content.len());
+        for (media_type, media) in content {
+            let media_pointer = format!("{pointer}/content/{}", escape_pointer_token(media_type));
+            let compile = |key: &str| -> Result<Option<CompiledSchema>, SpecError> {
+                match media.get(key) {
+                    Some(_) => Ok(Some(
+                        self.compiler.compile(&format!("{media_pointer}/{key}"))?,
+                    )),
+                    None => Ok(None),
+                }
+            };
+            media_types.push(MediaType {
+                media_type: media_type.to_ascii_lowercase(),
+                schema: compile("schema")?,
+                item_schema: compile("itemSchema")?,
+                examples: self.examples(media),
+            });
+        }
+        Ok(media_types)
+    }
+
+    /// Named examples (`examples`), plus a single `example` under the name `default`.
+    fn examples(&self, media: &Value) -> Vec<NamedExample> {
+        let mut examples: Vec<NamedExample> = media
+            .get("examples")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, example)| {
+                let example = crate::spec::normalize::resolve_refs(self.document, example);
+                example.get("value").map(|value| NamedExample {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+            })
+            .collect();
+        if let Some(value) = media.get("example") {
+            examples.push(NamedExample {
+                name: "default".into(),
+                value: value.clone(),
+            });
+        }
+        examples
+    }
+
+    fn security(
+        &self,
+        requirements: &Value,
+        pointer: &str,
+    ) -> Result<Vec<SecurityRequirement>, SpecError> {
+        let Some(requirements) = requirements.as_array() else {
+            return Err(self.invalid(
+                pointer,
+                "`security` must be an array of requirement objects",
+            ));
+        };
+        let mut lowered = Vec::with_capacity(requirements.len());
+        for (index, requirement) in requirements.iter().enumerate() {
+            let Some(requirement) = requirement.as_object() else {
+                return Err(self.invalid(
+                    &format!("{pointer}/{index}"),
+                    "a security requirement must be an object",
+                ));
+            };
+            let mut schemes = Vec::with_capacity(requirement.len());
+            for name in requirement.keys() {
+                schemes.push(self.security_scheme(
+                    name,
+                    &format!("{pointer}/{index}/{}", escape_pointer_token(name)),
+                )?);
+            }
+            lowered.push(SecurityRequirement { schemes });
+        }
+        Ok(lowered)
+    }
+
+    fn security_scheme(&self, name: &str, used_at: &str) -> Result<SecurityScheme, SpecError> {
+        let scheme_pointer = format!("/components/securitySchemes/{}", escape_pointer_token(name));
+        let Some(scheme) = self.document.pointer(&scheme_pointer) else {
+            return Err(self.invalid(
+                used_at,
+                format!("security scheme `{name}` is not defined in components.securitySchemes"),
+            ));
+        };
+        let (scheme, scheme_pointer) = resolve_refs_at(self.document, scheme, scheme_pointer);
+        let field = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or_default();
+        let name = name.to_string();
+        match field("type") {
+            "http" if field("scheme").eq_ignore_ascii_case("basic") => Ok(SecurityScheme::Basic { name }),
+            "http" | "oauth2" | "openIdConnect" => Ok(SecurityScheme::Bearer { name }),
+            "apiKey" => {
+                let location = match field("in") {
+                    "header" => ParamLocation::Header,
+                    "query" => ParamLocation::Query,
+                    "cookie" => ParamLocation::Cookie,
+                    other => {
+                        return Err(self.invalid(&format!("{scheme_pointer}/in"), format!("an apiKey scheme must be in header, query or cookie, found {other:?}")));
+                    }
+                };
+                Ok(SecurityScheme::ApiKey {
+                    name,
+                    location,
+                    parameter: field("name").to_string(),
+                })
+            }
+            other => Err(self.invalid(
+                &format!("{scheme_pointer}/type"),
+                format!("security scheme type {other:?} is not supported (http, apiKey, oauth2, openIdConnect are)"),
+            )),
+        }
+    }
+}
+
+fn parse_status_key(key: &str) -> Option<StatusKey> {
+    if key == "default" {
+        return Some(StatusKey::Default);
+    }
+    let bytes = key.as_bytes();
+    if bytes.len() == 3 && (b'1'..=b'5').contains(&bytes[0]) && key[1..].eq_ignore_ascii_case("xx")
+    {
+        return Some(StatusKey::Range(bytes[0] - b'0'));
+    }
+    key.parse::<u16>()
+        .ok()
+        .filter(|code| (100..600).contains(code))
+        .map(StatusKey::Exact)
+}
+
+/// `{name}` segments of a path template, in order.
+fn template_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+fn schema_types(schema: &Value) -> Vec<String> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_keys_accept_codes_ranges_and_default() {
+        assert_eq!(parse_status_key("404"), Some(StatusKey::Exact(404)));
+        assert_eq!(parse_status_key("4XX"), Some(StatusKey::Range(4)));
+        assert_eq!(parse_status_key("5xx"), Some(StatusKey::Range(5)));
+        assert_eq!(parse_status_key("default"), Some(StatusKey::Default));
+        assert_eq!(parse_status_key("99"), None);
+        assert_eq!(parse_status_key("600"), None);
+        assert_eq!(parse_status_key("ok"), None);
+    }
+
+    #[test]
+    fn template_parameters_are_listed_in_order() {
+        let names: Vec<_> = template_parameters("/a/{x}/b/{y}.json").collect();
+        assert_eq!(names, ["x", "y"]);
+    }
+}

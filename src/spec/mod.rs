@@ -1,0 +1,113 @@
+//! The OpenAPI document, checked once and lowered into the form the hot path uses.
+//!
+//! Loading goes: text -> [`document`] (JSON or YAML, version detected) -> [`normalize`]
+//! (3.0 keywords rewritten to JSON Schema 2020-12, every local `$ref` checked) -> [`lower`]
+//! (operations with parameters, bodies and responses, every schema compiled once). Nothing in
+//! here runs per request except [`Spec::route`] and the compiled validators.
+
+mod document;
+mod lower;
+mod normalize;
+mod router;
+mod schema;
+
+pub use document::OpenApiVersion;
+pub use lower::{
+    MediaType, Operation, ParamLocation, Parameter, RequestBody, Response, SecurityRequirement,
+    SecurityScheme,
+};
+pub use router::RouteMatch;
+pub use schema::CompiledSchema;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// A problem that makes a document unusable, located by JSON pointer.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{origin}: not valid {format}: {message}")]
+    Syntax {
+        origin: String,
+        format: &'static str,
+        message: String,
+    },
+    #[error("{origin} at {pointer}: {message}")]
+    Invalid {
+        origin: String,
+        pointer: String,
+        message: String,
+    },
+}
+
+/// A loaded, immutable API description.
+#[derive(Debug)]
+pub struct Spec {
+    pub version: OpenApiVersion,
+    pub title: String,
+    /// Where the document came from (a path, or `embedded:...`), for messages.
+    pub origin: String,
+    operations: Vec<Operation>,
+    router: router::Router,
+    /// The normalised document, kept for `$ref` resolution when generating examples.
+    document: Arc<Value>,
+}
+
+impl Spec {
+    /// Parses, checks and compiles a document. `origin` names it in error messages.
+    pub fn load(text: &str, origin: &str) -> Result<Spec, SpecError> {
+        let (raw, version) = document::parse(text, origin)?;
+        let document = Arc::new(normalize::normalize(raw, version, origin)?);
+        let lowered = {
+            let compiler = schema::SchemaCompiler::new(&document, origin)?;
+            lower::lower(&document, &compiler, origin)?
+        };
+        let router = router::Router::new(
+            lowered
+                .operations
+                .iter()
+                .map(|op| (op.path_template.as_str(), op.method.clone())),
+        )
+        .map_err(|(index, message)| SpecError::Invalid {
+            origin: origin.to_string(),
+            pointer: format!(
+                "/paths/{}",
+                normalize::escape_pointer_token(&lowered.operations[index].path_template)
+            ),
+            message,
+        })?;
+        Ok(Spec {
+            version,
+            title: lowered.title,
+            origin: origin.to_string(),
+            operations: lowered.operations,
+            router,
+            document,
+        })
+    }
+
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    pub fn operation(&self, index: usize) -> &Operation {
+        &self.operations[index]
+    }
+
+    /// Finds the operation for a request path and method.
+    pub fn route(&self, method: &http::Method, path: &str) -> RouteMatch {
+        self.router.route(method, path)
+    }
+
+    /// The schema a compiled schema was built from, as written in the (normalised) document.
+    pub fn schema_value(&self, schema: &CompiledSchema) -> &Value {
+        self.document
+            .pointer(&schema.pointer)
+            .unwrap_or(&Value::Bool(true))
+    }
+
+    /// Resolves a local `$ref` chain starting at `value` (a schema, example or response).
+    pub fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        normalize::resolve_refs(&self.document, value)
+    }
+}

@@ -1,0 +1,604 @@
+//! Request and response validation against the lowered spec. Every check runs to the end and
+//! reports all violations at once, each with a stable code, a dotted path, a message that says
+//! what is wrong and a suggestion that says how to fix it. Nothing here panics on input.
+
+use jsonschema::ValidationError;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::{Location, LocationSegment};
+use serde_json::{Map, Value};
+
+use crate::spec::{CompiledSchema, MediaType, Operation, ParamLocation, Parameter};
+
+/// Stable, machine-readable violation codes, in Runtype's naming style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViolationCode {
+    MissingRequiredField,
+    InvalidEnum,
+    InvalidType,
+    UnknownField,
+    InvalidValue,
+    InvalidLength,
+    OutOfRange,
+    PatternMismatch,
+    InvalidFormat,
+    MalformedJson,
+    UnsupportedContentType,
+    MissingBody,
+    /// Two fields that exclude each other were both sent.
+    ConflictingFields,
+    MissingParameter,
+    InvalidParameter,
+    /// A response the mock was about to send breaks the spec.
+    ResponseSchemaViolation,
+}
+
+impl ViolationCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationCode::MissingRequiredField => "MISSING_REQUIRED_FIELD",
+            ViolationCode::InvalidEnum => "INVALID_ENUM",
+            ViolationCode::InvalidType => "INVALID_TYPE",
+            ViolationCode::UnknownField => "UNKNOWN_FIELD",
+            ViolationCode::InvalidValue => "INVALID_VALUE",
+            ViolationCode::InvalidLength => "INVALID_LENGTH",
+            ViolationCode::OutOfRange => "OUT_OF_RANGE",
+            ViolationCode::PatternMismatch => "PATTERN_MISMATCH",
+            ViolationCode::InvalidFormat => "INVALID_FORMAT",
+            ViolationCode::MalformedJson => "MALFORMED_JSON",
+            ViolationCode::UnsupportedContentType => "UNSUPPORTED_CONTENT_TYPE",
+            ViolationCode::MissingBody => "MISSING_BODY",
+            ViolationCode::ConflictingFields => "CONFLICTING_FIELDS",
+            ViolationCode::MissingParameter => "MISSING_PARAMETER",
+            ViolationCode::InvalidParameter => "INVALID_PARAMETER",
+            ViolationCode::ResponseSchemaViolation => "RESPONSE_SCHEMA_VIOLATION",
+        }
+    }
+}
+
+/// One thing wrong with a request or a response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub code: ViolationCode,
+    /// Dotted JSON path of the offending field (`stepIds[0]`); parameters are prefixed with
+    /// where they live (`query.limit`, `path.groupId`, `header.x-request-id`); empty for the
+    /// body as a whole.
+    pub path: String,
+    pub message: String,
+    pub suggestion: Option<String>,
+    /// For schema violations: the keyword location in the spec that failed.
+    pub schema_path: Option<String>,
+}
+
+/// What the pipeline needs from a request to validate it.
+pub struct RequestInput<'a> {
+    pub path_params: &'a [(String, String)],
+    pub query: Option<&'a str>,
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// A request that passed validation, with its parts decoded once for the handlers.
+#[derive(Debug, Default)]
+pub struct ValidRequest {
+    /// The parsed JSON body, when the request had one.
+    pub body: Option<Value>,
+    /// Query parameters the operation declares, coerced to their schema types.
+    pub query: Map<String, Value>,
+    pub path_params: Vec<(String, String)>,
+}
+
+pub fn validate_request(
+    operation: &Operation,
+    input: &RequestInput<'_>,
+) -> Result<ValidRequest, Vec<Violation>> {
+    let mut violations = Vec::new();
+    let query_pairs: Vec<(String, String)> = input
+        .query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let mut query = Map::new();
+    for param in &operation.parameters {
+        let prefix = param.location.to_string();
+        let raw: Vec<&str> = match param.location {
+            ParamLocation::Path => input
+                .path_params
+                .iter()
+                .filter(|(name, _)| *name == param.name)
+                .map(|(_, v)| v.as_str())
+                .collect(),
+            ParamLocation::Query => query_pairs
+                .iter()
+                .filter(|(name, _)| *name == param.name)
+                .map(|(_, v)| v.as_str())
+                .collect(),
+            ParamLocation::Header => input
+                .headers
+                .get_all(param.name.as_str())
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect(),
+            ParamLocation::Cookie => cookie_values(input.headers, &param.name),
+        };
+        if raw.is_empty() {
+            if param.required {
+                violations.push(Violation {
+                    code: ViolationCode::MissingParameter,
+                    path: format!("{prefix}.{}", param.name),
+                    message: format!("the {prefix} parameter `{}` is required", param.name),
+                    suggestion: Some(format!("Send `{}` in the {prefix}.", param.name)),
+                    schema_path: None,
+                });
+            }
+            continue;
+        }
+        let value = coerce_parameter(param, &raw);
+        if let Some(schema) = &param.schema {
+            let subject = Subject {
+                root: format!("the {prefix} parameter `{}`", param.name),
+                prefix: format!("{prefix}.{}", param.name),
+            };
+            for mut v in violations_of(schema, &value, &subject) {
+                if v.code != ViolationCode::InvalidEnum {
+                    v.code = ViolationCode::InvalidParameter;
+                }
+                violations.push(v);
+            }
+        }
+        if param.location == ParamLocation::Query {
+            query.insert(param.name.clone(), value);
+        }
+    }
+    let body = validate_body(operation, input, &mut violations);
+    if violations.is_empty() {
+        Ok(ValidRequest {
+            body,
+            query,
+            path_params: input.path_params.to_vec(),
+        })
+    } else {
+        Err(violations)
+    }
+}
+
+fn validate_body(
+    operation: &Operation,
+    input: &RequestInput<'_>,
+    violations: &mut Vec<Violation>,
+) -> Option<Value> {
+    let declared = operation.request_body.as_ref()?;
+    let content_type = input
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let body_is_empty = input.body.iter().all(u8::is_ascii_whitespace);
+    if body_is_empty {
+        // An absent body cannot satisfy a schema with required fields, whatever `required` says.
+        let needs_body = declared.required
+            || declared
+                .content
+                .iter()
+                .any(|m| m.schema.is_some() && schema_requires_fields(m));
+        if needs_body {
+            violations.push(Violation {
+                code: ViolationCode::MissingBody,
+                path: String::new(),
+                message: "the request body is required".into(),
+                suggestion: Some(format!(
+                    "Send a body of type {}.",
+                    declared_media_list(&declared.content)
+                )),
+                schema_path: None,
+            });
+        }
+        return None;
+    }
+    let media = match content_type {
+        None => None,
+        Some(ct) => match_media_type(&declared.content, ct),
+    };
+    let Some(media) = media else {
+        violations.push(Violation {
+            code: ViolationCode::UnsupportedContentType,
+            path: String::new(),
+            message: match content_type {
+                Some(ct) => format!("the Content-Type {ct:?} is not accepted by this operation"),
+                None => "the request has a body but no Content-Type header".into(),
+            },
+            suggestion: Some(format!(
+                "Send the header `Content-Type: {}`.",
+                declared
+                    .content
+                    .first()
+                    .map(|m| m.media_type.as_str())
+                    .unwrap_or("application/json")
+            )),
+            schema_path: None,
+        });
+        return None;
+    };
+    if !is_json_media(content_type.unwrap_or_default()) {
+        return None;
+    }
+    let body: Value = match serde_json::from_slice(input.body) {
+        Ok(body) => body,
+        Err(e) => {
+            violations.push(Violation {
+                code: ViolationCode::MalformedJson,
+                path: String::new(),
+                message: format!("the body is not valid JSON: {e}"),
+                suggestion: Some("Check quotes, commas and brackets near that position.".into()),
+                schema_path: None,
+            });
+            return None;
+        }
+    };
+    if let Some(schema) = &media.schema {
+        violations.extend(schema_violations(schema, &body));
+    }
+    Some(body)
+}
+
+fn schema_requires_fields(media: &MediaType) -> bool {
+    media
+        .schema
+        .as_ref()
+        .is_some_and(|schema| !schema.is_valid(&Value::Object(Map::new())))
+}
+
+fn declared_media_list(content: &[MediaType]) -> String {
+    let names: Vec<&str> = content.iter().map(|m| m.media_type.as_str()).collect();
+    if names.is_empty() {
+        "JSON".into()
+    } else {
+        names.join(" or ")
+    }
+}
+
+/// The declared media type a request's `Content-Type` matches: exact, `type/*` or `*/*`.
+pub fn match_media_type<'a>(
+    declared: &'a [MediaType],
+    content_type: &str,
+) -> Option<&'a MediaType> {
+    let essence = media_essence(content_type);
+    let (kind, _) = essence.split_once('/')?;
+    declared
+        .iter()
+        .find(|m| m.media_type == essence)
+        .or_else(|| {
+            declared
+                .iter()
+                .find(|m| m.media_type == format!("{kind}/*"))
+        })
+        .or_else(|| declared.iter().find(|m| m.media_type == "*/*"))
+}
+
+/// `application/json; charset=utf-8` -> `application/json`.
+pub fn media_essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+pub fn is_json_media(content_type: &str) -> bool {
+    let essence = media_essence(content_type);
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// Turns raw parameter strings into the JSON value the schema expects, where they parse.
+/// A value that does not parse stays a string, so the schema reports the type mismatch.
+fn coerce_parameter(param: &Parameter, raw: &[&str]) -> Value {
+    if param.types.iter().any(|t| t == "array") {
+        let items: Vec<&str> = if raw.len() == 1 {
+            raw[0].split(',').collect()
+        } else {
+            raw.to_vec()
+        };
+        return Value::Array(
+            items
+                .iter()
+                .map(|v| coerce_scalar(&param.item_types, v))
+                .collect(),
+        );
+    }
+    coerce_scalar(&param.types, raw[0])
+}
+
+fn coerce_scalar(types: &[String], raw: &str) -> Value {
+    let allows = |t: &str| types.iter().any(|x| x == t);
+    if allows("integer")
+        && let Ok(n) = raw.parse::<i64>()
+    {
+        return Value::from(n);
+    }
+    if allows("number")
+        && let Some(n) = raw
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+    {
+        return Value::Number(n);
+    }
+    if allows("boolean") && (raw == "true" || raw == "false") {
+        return Value::Bool(raw == "true");
+    }
+    if allows("null") && raw == "null" && !allows("string") {
+        return Value::Null;
+    }
+    Value::String(raw.to_string())
+}
+
+fn cookie_values<'a>(headers: &'a http::HeaderMap, name: &str) -> Vec<&'a str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// How messages name the validated value and its fields.
+struct Subject {
+    /// The value as a whole: `the body`, ``the query parameter `limit` ``.
+    root: String,
+    /// Prefix of every reported path (empty for the body).
+    prefix: String,
+}
+
+/// Validates a body (or any JSON value) against a compiled schema: one [`Violation`] per
+/// failure, with paths relative to the value.
+pub fn schema_violations(schema: &CompiledSchema, instance: &Value) -> Vec<Violation> {
+    let body = Subject {
+        root: "the body".into(),
+        prefix: String::new(),
+    };
+    violations_of(schema, instance, &body)
+}
+
+fn violations_of(schema: &CompiledSchema, instance: &Value, subject: &Subject) -> Vec<Violation> {
+    schema
+        .validator()
+        .iter_errors(instance)
+        .flat_map(|error| violations_from_error(&error, subject))
+        .collect()
+}
+
+fn violations_from_error(error: &ValidationError<'_>, subject: &Subject) -> Vec<Violation> {
+    let path = join_path(&subject.prefix, &dotted_path(error.instance_path()));
+    let schema_path = Some(error.schema_path().as_str().to_string());
+    let at = |path: &str| {
+        if path == subject.prefix {
+            subject.root.clone()
+        } else {
+            format!("`{path}`")
+        }
+    };
+    let one = |code, path: String, message: String, suggestion: Option<String>| {
+        vec![Violation {
+            code,
+            path,
+            message,
+            suggestion,
+            schema_path: schema_path.clone(),
+        }]
+    };
+    match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| property.to_string());
+            let field = join_path(&path, &name);
+            one(
+                ViolationCode::MissingRequiredField,
+                field.clone(),
+                format!("`{field}` is required"),
+                Some(format!(
+                    "Add `{name}` to {}.",
+                    if path.is_empty() {
+                        "the body".into()
+                    } else {
+                        format!("`{path}`")
+                    }
+                )),
+            )
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = type_kind_name(kind);
+            one(
+                ViolationCode::InvalidType,
+                path.clone(),
+                format!(
+                    "{} must be {expected}, got {}",
+                    at(&path),
+                    json_type_name(error.instance())
+                ),
+                Some(format!("Send {} as {expected}.", at(&path))),
+            )
+        }
+        ValidationErrorKind::Enum { options } => {
+            let allowed = list_values(options);
+            one(
+                ViolationCode::InvalidEnum,
+                path.clone(),
+                format!(
+                    "{} must be one of {allowed}, got {}",
+                    at(&path),
+                    error.instance()
+                ),
+                Some(format!("Use one of {allowed}.")),
+            )
+        }
+        ValidationErrorKind::Constant { expected_value } => one(
+            ViolationCode::InvalidValue,
+            path.clone(),
+            format!("{} must be {expected_value}", at(&path)),
+            Some(format!("Use {expected_value}.")),
+        ),
+        ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| {
+                let field = join_path(&path, name);
+                Violation {
+                    code: ViolationCode::UnknownField,
+                    path: field.clone(),
+                    message: format!("`{field}` is not a known field"),
+                    suggestion: Some(format!("Remove `{name}` or check its spelling.")),
+                    schema_path: schema_path.clone(),
+                }
+            })
+            .collect(),
+        ValidationErrorKind::MinLength { limit } => {
+            length(one, &path, &at(&path), "at least", *limit, "characters")
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            length(one, &path, &at(&path), "at most", *limit, "characters")
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            length(one, &path, &at(&path), "at least", *limit, "items")
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            length(one, &path, &at(&path), "at most", *limit, "items")
+        }
+        ValidationErrorKind::MinProperties { limit } => {
+            length(one, &path, &at(&path), "at least", *limit, "fields")
+        }
+        ValidationErrorKind::MaxProperties { limit } => {
+            length(one, &path, &at(&path), "at most", *limit, "fields")
+        }
+        ValidationErrorKind::Minimum { limit } => range(one, &path, &at(&path), ">=", limit),
+        ValidationErrorKind::Maximum { limit } => range(one, &path, &at(&path), "<=", limit),
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            range(one, &path, &at(&path), ">", limit)
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            range(one, &path, &at(&path), "<", limit)
+        }
+        ValidationErrorKind::Pattern { pattern } => one(
+            ViolationCode::PatternMismatch,
+            path.clone(),
+            format!("{} does not match the pattern {pattern:?}", at(&path)),
+            Some(format!("Send a value matching {pattern:?}.")),
+        ),
+        ValidationErrorKind::Format { format } => one(
+            ViolationCode::InvalidFormat,
+            path.clone(),
+            format!("{} is not a valid {format}", at(&path)),
+            Some(format!("Send a valid {format} value.")),
+        ),
+        _ => one(
+            ViolationCode::InvalidValue,
+            path.clone(),
+            format!("{} is invalid: {error}", at(&path)),
+            None,
+        ),
+    }
+}
+
+fn length(
+    one: impl Fn(ViolationCode, String, String, Option<String>) -> Vec<Violation>,
+    path: &str,
+    at: &str,
+    bound: &str,
+    limit: u64,
+    unit: &str,
+) -> Vec<Violation> {
+    one(
+        ViolationCode::InvalidLength,
+        path.to_string(),
+        format!("{at} must have {bound} {limit} {unit}"),
+        Some(format!("Send {bound} {limit} {unit}.")),
+    )
+}
+
+fn range(
+    one: impl Fn(ViolationCode, String, String, Option<String>) -> Vec<Violation>,
+    path: &str,
+    at: &str,
+    op: &str,
+    limit: &Value,
+) -> Vec<Violation> {
+    one(
+        ViolationCode::OutOfRange,
+        path.to_string(),
+        format!("{at} must be {op} {limit}"),
+        Some(format!("Send a value {op} {limit}.")),
+    )
+}
+
+/// `/stepIds/0/name` -> `stepIds[0].name`.
+pub fn dotted_path(location: &Location) -> String {
+    let mut out = String::new();
+    for segment in location.iter() {
+        match segment {
+            LocationSegment::Property(name) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&name);
+            }
+            LocationSegment::Index(index) => {
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+fn join_path(parent: &str, child: &str) -> String {
+    match (parent.is_empty(), child.is_empty()) {
+        (true, _) => child.to_string(),
+        (_, true) => parent.to_string(),
+        _ if child.starts_with('[') => format!("{parent}{child}"),
+        _ => format!("{parent}.{child}"),
+    }
+}
+
+fn type_kind_name(kind: &TypeKind) -> String {
+    match kind {
+        TypeKind::Single(t) => article(&t.to_string()),
+        TypeKind::Multiple(set) => {
+            let names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
+            names.join(" or ")
+        }
+    }
+}
+
+fn article(type_name: &str) -> String {
+    match type_name {
+        "array" | "object" | "integer" => format!("an {type_name}"),
+        "null" => "null".into(),
+        other => format!("a {other}"),
+    }
+}
+
+fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn list_values(options: &Value) -> String {
+    match options.as_array() {
+        Some(values) => values
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => options.to_string(),
+    }
+}

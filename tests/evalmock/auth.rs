@@ -1,0 +1,91 @@
+//! Authentication: the documented Bearer form, the docs' bare `rt_` key, and fixture tokens.
+
+use reqwest::Method;
+
+use crate::helpers::*;
+
+async fn compare_with_authorization(app: &TestApp, authorization: Option<&str>) -> Reply {
+    let mut builder = app
+        .request(Method::POST, "/v1/eval/compare-record")
+        .header("Content-Type", "application/json")
+        .body(docs_compare_record_body().to_string());
+    if let Some(value) = authorization {
+        builder = builder.header("Authorization", value);
+    }
+    send(builder).await
+}
+
+#[tokio::test]
+async fn the_docs_bare_rt_key_and_the_bearer_form_are_both_accepted() {
+    let app = TestApp::spawn().await;
+    for value in [
+        "rt_test_1234567890abcdef",
+        "Bearer rt_live_abc",
+        "bearer any-session-token",
+    ] {
+        let reply = compare_with_authorization(&app, Some(value)).await;
+        assert_eq!(reply.status, 200, "{value}: {}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_authorization_header_answers_401() {
+    let app = TestApp::spawn().await;
+    let reply = compare_with_authorization(&app, None).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(
+        reply.header("evalmock-error"),
+        None,
+        "this is the API's answer, not the mock's"
+    );
+    insta::assert_json_snapshot!(reply.body);
+}
+
+#[tokio::test]
+async fn empty_malformed_and_other_scheme_credentials_answer_401_with_their_own_codes() {
+    let app = TestApp::spawn().await;
+    let mut codes = Vec::new();
+    for value in [
+        "",
+        "Bearer",
+        "Bearer two words",
+        "Basic dXNlcjpwYXNz",
+        "sk_live_not_a_runtype_key",
+    ] {
+        let reply = compare_with_authorization(&app, Some(value)).await;
+        assert_eq!(reply.status, 401, "{value:?}");
+        codes.push((
+            value,
+            reply.body["details"][0]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ));
+    }
+    insta::assert_debug_snapshot!(codes);
+}
+
+#[tokio::test]
+async fn a_revoked_fixture_key_answers_401() {
+    let app = TestApp::spawn().await;
+    let reply = compare_with_authorization(&app, Some(&format!("Bearer {REVOKED_KEY}"))).await;
+    assert_eq!(reply.status, 401);
+    insta::assert_json_snapshot!(reply.body);
+}
+
+#[tokio::test]
+async fn a_scoped_key_reads_its_group_and_gets_403_for_another() {
+    let app = TestApp::spawn().await;
+    let allowed = compare_with_authorization(&app, Some(&format!("Bearer {SCOPED_KEY}"))).await;
+    assert_eq!(allowed.status, 200);
+
+    let other = send(
+        app.request(Method::POST, "/v1/eval/compare-record")
+            .header("Authorization", format!("Bearer {SCOPED_KEY}"))
+            .header("Content-Type", "application/json")
+            .body(serde_json::json!({"evalGroupId": GROUP_2, "recordId": "x"}).to_string()),
+    )
+    .await;
+    assert_eq!(other.status, 403);
+    insta::assert_json_snapshot!(other.body);
+}

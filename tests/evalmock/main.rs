@@ -1,0 +1,12 @@
+//! Black-box tests: each starts evalmock in-process on 127.0.0.1 port 0 and talks real HTTP.
+
+mod helpers;
+
+mod auth;
+mod compare_record;
+mod mock_errors;
+mod prefer;
+mod response_validation;
+mod spec_contract;
+mod spec_loading;
+mod validation;
