@@ -3,12 +3,16 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app;
 use crate::config::{ServeConfig, Sources};
+use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
+use crate::fixtures::generate::{self, GenerateParams};
+use crate::fixtures::model::TokenFile;
 
 /// A mock and contract-test server driven by an OpenAPI document; serves the Runtype Evals
 /// API from realistic fixture eval groups when run without arguments.
@@ -27,6 +31,38 @@ enum Command {
     Serve(ServeArgs),
     /// Load and validate the spec and fixtures offline; exit 1 on any problem (for CI).
     Check(SourceArgs),
+    /// Work with fixture folders.
+    #[command(subcommand)]
+    Fixtures(FixturesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FixturesCommand {
+    /// Write a fixture folder: the bundled set by default, or a synthetic set of any size
+    /// (give --groups) for load-testing a UI or evalmock itself. Load it with --fixtures DIR.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Folder to write (groups/*.json and tokens.json); created if missing, files replaced.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Number of eval groups of a synthetic set; without it the bundled set is written.
+    #[arg(long)]
+    groups: Option<usize>,
+    /// Eval batches per group.
+    #[arg(long, default_value_t = 3, requires = "groups")]
+    batches: usize,
+    /// Records per group (every batch runs all of them).
+    #[arg(long, default_value_t = 20, requires = "groups")]
+    records: usize,
+    /// Flow steps per group.
+    #[arg(long, default_value_t = 4, requires = "groups")]
+    steps: usize,
+    /// Seed: the same seed writes byte-identical files.
+    #[arg(long, default_value_t = 1, requires = "groups")]
+    seed: u64,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -56,6 +92,16 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "EVALMOCK_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
     body_limit: usize,
+    /// Simulated run time of a submitted eval, from queued to completed, in milliseconds
+    /// (0 completes at once).
+    #[arg(long, env = "EVALMOCK_EVAL_RUN_MS", default_value_t = 20_000)]
+    eval_run_ms: u64,
+    /// Evals (submits and streams) accepted before 402 Limit exceeded; unlimited when absent.
+    #[arg(long, env = "EVALMOCK_SUBMIT_QUOTA")]
+    submit_quota: Option<usize>,
+    /// Pause between two server-sent events of /v1/eval/stream, in milliseconds.
+    #[arg(long, env = "EVALMOCK_STREAM_INTERVAL_MS", default_value_t = 40)]
+    stream_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,6 +130,11 @@ impl From<ServeArgs> for ServeConfig {
                     ValidationMode::Strict => ResponseValidation::Strict,
                     ValidationMode::Warn => ResponseValidation::Warn,
                 },
+                stream_interval: Duration::from_millis(args.stream_interval_ms),
+                submit: SubmitSettings {
+                    quota: args.submit_quota,
+                    run_time: Duration::from_millis(args.eval_run_ms),
+                },
                 ..EngineOptions::default()
             },
             body_limit: args.body_limit,
@@ -99,6 +150,7 @@ pub fn main() -> ExitCode {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Check(args)) => check(args),
+        Some(Command::Fixtures(FixturesCommand::Generate(args))) => generate_fixtures(args),
     }
 }
 
@@ -145,4 +197,41 @@ fn check(args: SourceArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn generate_fixtures(args: GenerateArgs) -> ExitCode {
+    let started = std::time::Instant::now();
+    let (groups, tokens) = match args.groups {
+        None => generate::bundled(),
+        Some(groups) => {
+            let params = GenerateParams {
+                groups,
+                batches: args.batches,
+                records: args.records,
+                steps: args.steps,
+                seed: args.seed,
+            };
+            (generate::generate(&params), TokenFile::default())
+        }
+    };
+    if let Err(e) = generate::write_fixture_dir(&groups, &tokens, &args.out) {
+        eprintln!(
+            "error: cannot write fixtures to {}: {e}",
+            args.out.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let step_results: usize = groups
+        .iter()
+        .flat_map(|g| &g.batches)
+        .flat_map(|b| &b.results)
+        .map(|r| r.step_results.len())
+        .sum();
+    println!(
+        "wrote {} eval groups ({step_results} step results) to {} in {:?}",
+        groups.len(),
+        args.out.display(),
+        started.elapsed()
+    );
+    ExitCode::SUCCESS
 }

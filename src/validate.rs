@@ -492,6 +492,16 @@ fn violations_from_error(error: &ValidationError<'_>, subject: &Subject) -> Vec<
             format!("{} is not a valid {format}", at(&path)),
             Some(format!("Send a valid {format} value.")),
         ),
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            alternatives(context, subject, &path, &at(&path)).unwrap_or_else(|| {
+                one(
+                    ViolationCode::InvalidValue,
+                    path.clone(),
+                    format!("{} matches none of the allowed shapes", at(&path)),
+                    None,
+                )
+            })
+        }
         _ => one(
             ViolationCode::InvalidValue,
             path.clone(),
@@ -499,6 +509,50 @@ fn violations_from_error(error: &ValidationError<'_>, subject: &Subject) -> Vec<
             None,
         ),
     }
+}
+
+/// When no alternative of an `anyOf`/`oneOf` matches: if each one only misses a required field
+/// (`anyOf: [{required: [record]}, {required: [messages]}]`), one violation naming them all;
+/// otherwise the violations of the alternative that came closest (fewest errors).
+fn alternatives(
+    context: &[Vec<ValidationError<'static>>],
+    subject: &Subject,
+    path: &str,
+    at: &str,
+) -> Option<Vec<Violation>> {
+    let missing: Option<Vec<String>> = context
+        .iter()
+        .map(|errors| match errors.as_slice() {
+            [only] => match only.kind() {
+                ValidationErrorKind::Required { property } => {
+                    property.as_str().map(|p| format!("`{p}`"))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if let Some(names) = missing.filter(|n| n.len() > 1) {
+        let (last, rest) = names.split_last()?;
+        let listed = format!("{} or {last}", rest.join(", "));
+        return Some(vec![Violation {
+            code: ViolationCode::MissingRequiredField,
+            path: path.to_string(),
+            message: format!("{at} needs one of {listed}"),
+            suggestion: Some(format!("Add {listed}.")),
+            schema_path: None,
+        }]);
+    }
+    let closest = context
+        .iter()
+        .filter(|errors| !errors.is_empty())
+        .min_by_key(|errors| errors.len())?;
+    Some(
+        closest
+            .iter()
+            .flat_map(|e| violations_from_error(e, subject))
+            .collect(),
+    )
 }
 
 fn length(
@@ -509,6 +563,11 @@ fn length(
     limit: u64,
     unit: &str,
 ) -> Vec<Violation> {
+    let unit = if limit == 1 {
+        unit.trim_end_matches('s')
+    } else {
+        unit
+    };
     one(
         ViolationCode::InvalidLength,
         path.to_string(),

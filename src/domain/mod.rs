@@ -20,6 +20,7 @@ pub enum EvalOperation {
     Results,
     AnalyzeSteps,
     Submit,
+    Stream,
 }
 
 impl EvalOperation {
@@ -32,6 +33,7 @@ impl EvalOperation {
             ("GET", "/v1/eval/{id}/results") => Some(EvalOperation::Results),
             ("POST", "/v1/eval/analyze-steps") => Some(EvalOperation::AnalyzeSteps),
             ("POST", "/v1/eval/submit") => Some(EvalOperation::Submit),
+            ("POST", "/v1/eval/stream") => Some(EvalOperation::Stream),
             _ => None,
         }
     }

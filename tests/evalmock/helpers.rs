@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use evalmock::config::Sources;
+use evalmock::domain::evals::SubmitSettings;
 use evalmock::engine::EngineOptions;
 use evalmock::server::{self, AppState};
 use serde_json::Value;
@@ -22,6 +24,21 @@ pub const GROUP_2: &str = "evalgrp_01jv0000000000000000000002";
 pub const RECORD_1: &str = "record_01jv0000000000000000000001";
 pub const STEP_1: &str = "step_01jv0000000000000000000001";
 pub const STEP_2: &str = "step_01jv0000000000000000000002";
+pub const STEP_3: &str = "step_01jv0000000000000000000003";
+pub const GROUP_3: &str = "evalgrp_01jv0000000000000000000003";
+pub const FLOW_1: &str = "flow_01jv0000000000000000000001";
+
+/// Engine options for tests: no simulated waiting anywhere.
+pub fn instant() -> EngineOptions {
+    EngineOptions {
+        stream_interval: Duration::ZERO,
+        submit: SubmitSettings {
+            quota: None,
+            run_time: Duration::ZERO,
+        },
+        ..EngineOptions::default()
+    }
+}
 
 pub struct TestApp {
     pub base: String,
@@ -43,9 +60,10 @@ impl Reply {
 }
 
 impl TestApp {
-    /// evalmock on its embedded spec and fixtures.
+    /// evalmock on its embedded spec and fixtures; submitted evals complete at once and
+    /// streams are not paced.
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(Sources::default(), EngineOptions::default()).await
+        Self::spawn_with(Sources::default(), instant()).await
     }
 
     pub async fn spawn_with(sources: Sources, options: EngineOptions) -> TestApp {

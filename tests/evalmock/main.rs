@@ -3,10 +3,15 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod compare_record;
+mod consistency;
 mod mock_errors;
+mod operations;
 mod prefer;
 mod response_validation;
 mod spec_contract;
 mod spec_loading;
+mod stream;
+mod submit;
 mod validation;

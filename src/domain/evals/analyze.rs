@@ -40,7 +40,10 @@ pub(super) fn compile_terms(
             )),
             Ok(pattern) => patterns.push(pattern),
             Err(e) => violations.push(invalid(
-                format!("`searchTerms[{i}]` is not a valid regular expression: {e}"),
+                format!(
+                    "`searchTerms[{i}]` is not a valid regular expression: {}",
+                    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
                 "Escape special characters such as ( [ + * ? with a backslash to search for them literally.",
             )),
         }

@@ -11,6 +11,7 @@ mod batches;
 mod compare_record;
 mod metrics;
 mod results;
+mod stream;
 mod submit;
 
 pub use submit::SubmitSettings;
@@ -149,7 +150,8 @@ impl Evals {
                                 .push((group_id.clone(), batch.status.clone(), summary));
                         }
                     }
-                    EvalOperation::AnalyzeSteps | EvalOperation::Submit => {}
+                    EvalOperation::AnalyzeSteps | EvalOperation::Submit | EvalOperation::Stream => {
+                    }
                 }
             }
             if *binding == EvalOperation::ListBatches {
@@ -221,6 +223,16 @@ impl Evals {
                     .submissions
                     .submit(input.fixtures, body, input.principal)?;
                 Ok(Reply::json(200, answer))
+            }
+            EvalOperation::Stream => {
+                let events = stream::stream_events(input.fixtures, body)?;
+                self.submissions.charge(input.principal)?;
+                Ok(Reply {
+                    status: 200,
+                    content_type: Some("text/event-stream".into()),
+                    body: ReplyBody::EventStream(events),
+                    mock_marker: None,
+                })
             }
         }
     }
@@ -328,7 +340,10 @@ impl Evals {
     fn find_group<'a>(&self, input: &HandlerInput<'a>, group_id: &str) -> Option<GroupRef<'a>> {
         match input.fixtures.group(group_id) {
             Some(loaded) => Some(GroupRef::Fixture(loaded)),
-            None => self.submissions.group(group_id).map(|g| GroupRef::Submitted(Box::new(g))),
+            None => self
+                .submissions
+                .group(group_id)
+                .map(|g| GroupRef::Submitted(Box::new(g))),
         }
     }
 

@@ -52,8 +52,10 @@ struct State {
     groups: Vec<Submitted>,
     group_index: HashMap<String, usize>,
     batch_index: HashMap<String, usize>,
+    /// Submissions and streams charged against the quota.
+    usage: usize,
     /// Numbers the ids of everything created, so runs are reproducible after a reset.
-    next_id: u64,
+    ids: IdSource,
 }
 
 /// A submitted group as it will look when complete, and when it started.
@@ -63,11 +65,12 @@ struct Submitted {
     started: Instant,
 }
 
-/// The parsed, checked request.
-struct Plan<'a> {
-    template: &'a LoadedGroup,
-    configs: Vec<(String, Value)>,
-    records: Vec<Record>,
+/// A parsed, checked request: the flow's recorded runs to derive from, the configs (name and
+/// overrides) and the records to run on.
+pub(super) struct Plan<'a> {
+    pub(super) template: &'a LoadedGroup,
+    pub(super) configs: Vec<(String, Value)>,
+    pub(super) records: Vec<Record>,
 }
 
 impl Submissions {
@@ -91,6 +94,34 @@ impl Submissions {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Counts one run against the quota: 403 for a key limited to some eval groups (it may not
+    /// start new runs), 402 once the quota is used up.
+    pub fn charge(&self, principal: &Principal) -> Result<(), ApiError> {
+        if *principal != Principal::Full {
+            return Err(ApiError::Forbidden(
+                ErrorDetail::new(
+                    "FORBIDDEN",
+                    "this API key is limited to existing eval groups and may not run evals",
+                )
+                .suggest("Use an API key with full access to run evals."),
+            ));
+        }
+        let mut state = self.lock();
+        if let Some(quota) = self.settings.quota
+            && state.usage >= quota
+        {
+            return Err(ApiError::PaymentRequired(
+                ErrorDetail::new(
+                    "LIMIT_EXCEEDED",
+                    format!("the eval quota of {quota} runs has been used up"),
+                )
+                .suggest("Wait for the quota to reset, or restore it with POST /__mock/reset (or a restart)."),
+            ));
+        }
+        state.usage += 1;
+        Ok(())
+    }
+
     pub fn submit(
         &self,
         fixtures: &FixtureStore,
@@ -98,32 +129,16 @@ impl Submissions {
         principal: &Principal,
     ) -> Result<Value, ApiError> {
         let plan = plan(fixtures, body)?;
-        if *principal != Principal::Full {
-            return Err(ApiError::Forbidden(
-                ErrorDetail::new(
-                    "FORBIDDEN",
-                    "this API key is limited to existing eval groups and may not submit evals",
-                )
-                .suggest("Use an API key with full access to submit evals."),
-            ));
-        }
+        self.charge(principal)?;
         let mut state = self.lock();
-        if let Some(quota) = self.settings.quota
-            && state.groups.len() >= quota
-        {
-            return Err(ApiError::PaymentRequired(
-                ErrorDetail::new("LIMIT_EXCEEDED", format!("the eval quota of {quota} submissions has been used up"))
-                    .suggest("Wait for the quota to reset, or restart evalmock / POST /__mock/reset to restore it."),
-            ));
-        }
-        let mut ids = IdCounter(&mut state.next_id);
+        let ids = &mut state.ids;
         let group_id = ids.next("evalgrp");
         let now = clock::now_ms();
         let batches: Vec<Batch> = plan
             .configs
             .iter()
             .map(|(name, config)| {
-                simulate_batch(plan.template, &plan.records, name, config, now, &mut ids)
+                simulate_batch(plan.template, &plan.records, name, config, now, ids)
             })
             .collect();
         let complete = EvalGroup {
@@ -200,36 +215,59 @@ impl Submissions {
         };
         let mut group = submitted.complete.clone();
         for batch in &mut group.batches {
-            let total = batch.results.len();
-            let processed = if progress >= 1.0 {
-                total
-            } else if progress < QUEUED_SHARE {
-                0
-            } else {
-                (((progress - QUEUED_SHARE) / (1.0 - QUEUED_SHARE)) * total as f64).floor() as usize
-            };
-            if processed < total {
-                batch.results.truncate(processed);
-                batch.completed_at = None;
-                batch.status = if progress < QUEUED_SHARE {
-                    "queued"
-                } else {
-                    "processing"
-                }
-                .into();
-            }
+            progress_view(batch, progress);
         }
         LoadedGroup::new("(submitted eval)", group).ok()
     }
 }
 
-struct IdCounter<'a>(&'a mut u64);
+/// Shows a complete batch as it stands at `progress` (0 = just submitted, 1 = done) of its
+/// run: queued first, then records finish one after another, then it is completed.
+fn progress_view(batch: &mut Batch, progress: f64) {
+    let total = batch.results.len();
+    let processed = if progress >= 1.0 {
+        total
+    } else if progress < QUEUED_SHARE {
+        0
+    } else {
+        (((progress - QUEUED_SHARE) / (1.0 - QUEUED_SHARE)) * total as f64).floor() as usize
+    };
+    if processed < total {
+        batch.results.truncate(processed);
+        batch.completed_at = None;
+        batch.status = if progress < QUEUED_SHARE {
+            "queued"
+        } else {
+            "processing"
+        }
+        .into();
+    }
+}
 
-impl IdCounter<'_> {
-    /// `<prefix>_01jx` + 22 digits: TypeID-shaped, distinct from every fixture id (`01jv...`).
-    fn next(&mut self, prefix: &str) -> String {
-        *self.0 += 1;
-        format!("{prefix}_01jx{:022}", *self.0)
+/// Makes TypeID-shaped ids (`<prefix>_` + 26 characters) that never collide with fixture ids
+/// (`01jv...`): numbered per prefix for submissions, derived from a seed for streams.
+#[derive(Debug, Default)]
+pub(super) struct IdSource {
+    seed: Option<u64>,
+    counters: HashMap<&'static str, u64>,
+}
+
+impl IdSource {
+    /// Ids derived from `seed`: the same request yields the same ids.
+    pub(super) fn from_seed(seed: u64) -> IdSource {
+        IdSource {
+            seed: Some(seed),
+            counters: HashMap::new(),
+        }
+    }
+
+    pub(super) fn next(&mut self, prefix: &'static str) -> String {
+        let n = self.counters.entry(prefix).or_default();
+        *n += 1;
+        match self.seed {
+            None => format!("{prefix}_01jx{:022}", *n),
+            Some(seed) => format!("{prefix}_01jy{seed:016x}{:06}", *n),
+        }
     }
 }
 
@@ -243,24 +281,12 @@ fn invalid(code: ViolationCode, path: &str, message: String, suggestion: &str) -
     }
 }
 
-/// Checks what the schema cannot: which fields go together, and that the flow, records and
-/// steps exist. Every problem is reported, each at its own path.
+/// Checks what the schema cannot for submit: which fields go together, and that the flow,
+/// records and steps exist. Every problem is reported, each at its own path.
 fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiError> {
     let mut problems = Vec::new();
     let has = |field: &str| body.get(field).is_some_and(|v| !v.is_null());
-    let flow_id = body["flowId"].as_str().unwrap_or_default();
-    let template = fixtures
-        .groups()
-        .iter()
-        .find(|g| g.group.flow.flow_id == flow_id);
-    if template.is_none() {
-        problems.push(invalid(
-            ViolationCode::InvalidValue,
-            "flowId",
-            format!("flow {flow_id} does not exist"),
-            "Use the flowId of an existing flow; every eval batch in GET /v1/eval/batches names its flowId.",
-        ));
-    }
+    let template = find_flow(fixtures, body, &mut problems);
     pair(
         &mut problems,
         has("evalConfig") || has("evalName"),
@@ -288,41 +314,14 @@ fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiErr
         "recordIds",
         "records",
     );
-
-    let mut configs: Vec<(String, Value, String)> = Vec::new();
-    if let Some(list) = body["evalConfigs"].as_array() {
-        for (i, config) in list.iter().enumerate() {
-            let name = config["evalName"].as_str().unwrap_or_default().to_string();
-            let mut config = config.clone();
-            if let Some(object) = config.as_object_mut() {
-                object.remove("evalName");
-            }
-            configs.push((name, config, format!("evalConfigs[{i}]")));
-        }
-    } else if has("evalConfig") {
+    let mut configs = named_configs(body);
+    if has("evalConfig") && !has("evalConfigs") {
         let name = body["evalName"].as_str().unwrap_or_default().to_string();
         configs.push((name, body["evalConfig"].clone(), "evalConfig".into()));
     }
     let mut records = Vec::new();
     if let Some(template) = template {
-        let flow = &template.group.flow;
-        for (_, config, at) in &configs {
-            for step_id in config["stepOverrides"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, _)| k)
-            {
-                if !flow.steps.iter().any(|s| &s.step_id == step_id) {
-                    problems.push(invalid(
-                        ViolationCode::InvalidValue,
-                        &format!("{at}.stepOverrides.{step_id}"),
-                        format!("flow {} has no step {step_id}", flow.flow_id),
-                        &format!("Use one of the flow's steps: {}.", step_list(flow)),
-                    ));
-                }
-            }
-        }
+        check_overrides(&template.group.flow, &configs, &mut problems);
         for (i, id) in body["recordIds"]
             .as_array()
             .into_iter()
@@ -335,33 +334,21 @@ fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiErr
                 None => problems.push(invalid(
                     ViolationCode::InvalidValue,
                     &format!("recordIds[{i}]"),
-                    format!("record {id} does not exist for flow {}", flow.flow_id),
+                    format!("record {id} does not exist for flow {}", template.group.flow.flow_id),
                     "Use records the flow has run on (see GET /v1/eval/{id}/results), or send inline `records`.",
                 )),
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(ApiError::InvalidRequest(problems));
-    }
-    let template = template.expect("an unknown flow was reported above");
+    let template = match template {
+        Some(template) if problems.is_empty() => template,
+        _ => return Err(ApiError::InvalidRequest(problems)),
+    };
     if let Some(inline) = body["records"].as_array() {
         records = inline
             .iter()
             .enumerate()
-            .map(|(i, r)| Record {
-                record_id: format!("record_virtual_{:04}", i + 1),
-                record_name: r["name"].as_str().map(str::to_string),
-                record_type: r["type"].as_str().unwrap_or("record").to_string(),
-                record_metadata: r
-                    .get("metadata")
-                    .cloned()
-                    .unwrap_or_else(|| Value::Object(Map::new())),
-                input_variables: r
-                    .get("metadata")
-                    .cloned()
-                    .unwrap_or_else(|| Value::Object(Map::new())),
-            })
+            .map(|(i, r)| virtual_record(i, r))
             .collect();
     }
     Ok(Plan {
@@ -372,6 +359,117 @@ fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiErr
             .collect(),
         records,
     })
+}
+
+/// Checks a stream request: the flow and step overrides exist; the input (`record` and/or
+/// `messages`) becomes one virtual record.
+pub(super) fn stream_plan<'a>(
+    fixtures: &'a FixtureStore,
+    body: &Value,
+) -> Result<Plan<'a>, ApiError> {
+    let mut problems = Vec::new();
+    let template = find_flow(fixtures, body, &mut problems);
+    let configs = named_configs(body);
+    if let Some(template) = template {
+        check_overrides(&template.group.flow, &configs, &mut problems);
+    }
+    let template = match template {
+        Some(template) if problems.is_empty() => template,
+        _ => return Err(ApiError::InvalidRequest(problems)),
+    };
+    let input = match body.get("record") {
+        Some(record) => record.clone(),
+        None => {
+            json!({"name": "Conversation", "type": "conversation", "metadata": {"messages": body["messages"]}})
+        }
+    };
+    Ok(Plan {
+        template,
+        configs: configs
+            .into_iter()
+            .map(|(name, config, _)| (name, config))
+            .collect(),
+        records: vec![virtual_record(0, &input)],
+    })
+}
+
+/// The fixture group whose flow is `flowId`: its recorded runs are what new runs derive from.
+fn find_flow<'a>(
+    fixtures: &'a FixtureStore,
+    body: &Value,
+    problems: &mut Vec<Violation>,
+) -> Option<&'a LoadedGroup> {
+    let flow_id = body["flowId"].as_str().unwrap_or_default();
+    let template = fixtures
+        .groups()
+        .iter()
+        .find(|g| g.group.flow.flow_id == flow_id);
+    if template.is_none() {
+        problems.push(invalid(
+            ViolationCode::InvalidValue,
+            "flowId",
+            format!("flow {flow_id} does not exist"),
+            "Use the flowId of an existing flow; every eval batch in GET /v1/eval/batches names its flowId.",
+        ));
+    }
+    template
+}
+
+/// `evalConfigs[]` as (evalName, config without the name, path for messages).
+fn named_configs(body: &Value) -> Vec<(String, Value, String)> {
+    body["evalConfigs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, config)| {
+            let name = config["evalName"].as_str().unwrap_or_default().to_string();
+            let mut config = config.clone();
+            if let Some(object) = config.as_object_mut() {
+                object.remove("evalName");
+            }
+            (name, config, format!("evalConfigs[{i}]"))
+        })
+        .collect()
+}
+
+fn check_overrides(
+    flow: &Flow,
+    configs: &[(String, Value, String)],
+    problems: &mut Vec<Violation>,
+) {
+    for (_, config, at) in configs {
+        for step_id in config["stepOverrides"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if !flow.steps.iter().any(|s| &s.step_id == step_id) {
+                problems.push(invalid(
+                    ViolationCode::InvalidValue,
+                    &format!("{at}.stepOverrides.{step_id}"),
+                    format!("flow {} has no step {step_id}", flow.flow_id),
+                    &format!("Use one of the flow's steps: {}.", step_list(flow)),
+                ));
+            }
+        }
+    }
+}
+
+/// An inline record (`{name, type, metadata}`) as a record of the run.
+fn virtual_record(position: usize, record: &Value) -> Record {
+    let metadata = record
+        .get("metadata")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    Record {
+        record_id: format!("record_virtual_{:04}", position + 1),
+        record_name: record["name"].as_str().map(str::to_string),
+        record_type: record["type"].as_str().unwrap_or("record").to_string(),
+        record_metadata: metadata.clone(),
+        input_variables: metadata,
+    }
 }
 
 /// Reports `a` and `b` sent together, or neither sent.
@@ -402,13 +500,13 @@ fn step_list(flow: &Flow) -> String {
 }
 
 /// One batch of a submission: each record's run derived from a recorded run of the same flow.
-fn simulate_batch(
+pub(super) fn simulate_batch(
     template: &LoadedGroup,
     records: &[Record],
     eval_name: &str,
     config: &Value,
     start_ms: i64,
-    ids: &mut IdCounter<'_>,
+    ids: &mut IdSource,
 ) -> Batch {
     let batch_id = ids.next("evalbatch");
     let mut results = Vec::with_capacity(records.len());
@@ -489,12 +587,7 @@ fn basis_step<'a>(
 
 /// Re-runs a recorded step under an override: new ids and times; an LLM step takes the
 /// requested model, its price and its speed; tool calls follow the override's tool list.
-fn rerun_step(
-    basis: &StepResult,
-    override_: &Value,
-    at: i64,
-    ids: &mut IdCounter<'_>,
-) -> StepResult {
+fn rerun_step(basis: &StepResult, override_: &Value, at: i64, ids: &mut IdSource) -> StepResult {
     let mut step = basis.clone();
     step.step_result_id = ids.next("stepres");
     step.executed_at = clock::iso_ms(at);
@@ -550,4 +643,67 @@ fn rerun_step(
         call_at += call.execution_time_ms.unwrap_or(0) + 20;
     }
     step
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch_with(records: usize) -> Batch {
+        Batch {
+            batch_execution_id: "b".into(),
+            eval_name: "e".into(),
+            eval_config: Value::Null,
+            status: "completed".into(),
+            created_at: "2026-06-01T00:00:00.000Z".into(),
+            started_at: "2026-06-01T00:00:01.000Z".into(),
+            completed_at: Some("2026-06-01T00:01:00.000Z".into()),
+            results: (0..records)
+                .map(|i| RecordResult {
+                    record_id: format!("r{i}"),
+                    execution_session_id: None,
+                    step_results: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn view(progress: f64) -> (String, usize, bool) {
+        let mut batch = batch_with(10);
+        progress_view(&mut batch, progress);
+        (
+            batch.status,
+            batch.results.len(),
+            batch.completed_at.is_some(),
+        )
+    }
+
+    #[test]
+    fn a_batch_is_queued_then_processes_record_by_record_then_completes() {
+        assert_eq!(view(0.0), ("queued".into(), 0, false));
+        assert_eq!(view(0.05), ("queued".into(), 0, false));
+        assert_eq!(view(0.1), ("processing".into(), 0, false));
+        assert_eq!(view(0.55), ("processing".into(), 5, false));
+        assert_eq!(view(0.99), ("processing".into(), 9, false));
+        assert_eq!(view(1.0), ("completed".into(), 10, true));
+        assert_eq!(view(7.0), ("completed".into(), 10, true));
+    }
+
+    #[test]
+    fn submission_ids_count_per_kind_and_stream_ids_follow_the_seed() {
+        let mut ids = IdSource::default();
+        assert_eq!(ids.next("evalgrp"), "evalgrp_01jx0000000000000000000001");
+        assert_eq!(
+            ids.next("evalbatch"),
+            "evalbatch_01jx0000000000000000000001"
+        );
+        assert_eq!(
+            ids.next("evalbatch"),
+            "evalbatch_01jx0000000000000000000002"
+        );
+        let a = IdSource::from_seed(42).next("exec");
+        assert_eq!(a, IdSource::from_seed(42).next("exec"));
+        assert_ne!(a, IdSource::from_seed(43).next("exec"));
+        assert_eq!(a.len(), "exec_".len() + 26);
+    }
 }

@@ -1,0 +1,239 @@
+//! `POST /v1/eval/submit`: the four vendor request shapes, what cannot run, the quota, and the
+//! new batches showing up everywhere.
+
+use std::time::Duration;
+
+use evalmock::config::Sources;
+use evalmock::domain::evals::SubmitSettings;
+use evalmock::engine::EngineOptions;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// The vendor's named request examples, from our spec (they are the same values).
+fn vendor_example(name: &str) -> Value {
+    let spec: Value = serde_norway::from_str(evalmock::config::BUNDLED_SPEC).expect("spec parses");
+    spec["paths"]["/v1/eval/submit"]["post"]["requestBody"]["content"]["application/json"]["examples"][name]["value"].clone()
+}
+
+#[tokio::test]
+async fn the_four_vendor_request_shapes_are_accepted() {
+    let app = TestApp::spawn().await;
+    let mut answers = Vec::new();
+    for name in [
+        "singleEval",
+        "multiModelEval",
+        "adHocRecords",
+        "toolVariations",
+    ] {
+        let body = vendor_example(name);
+        assert!(body.is_object(), "example {name} exists");
+        let reply = app.post_json("/v1/eval/submit", body).await;
+        assert_eq!(reply.status, 200, "{name}: {}", reply.body);
+        answers.push(json!({"example": name, "answer": reply.body}));
+    }
+    insta::assert_json_snapshot!(answers);
+}
+
+#[tokio::test]
+async fn a_submitted_eval_shows_up_in_every_operation() {
+    let app = TestApp::spawn().await;
+    let submitted = app
+        .post_json("/v1/eval/submit", vendor_example("multiModelEval"))
+        .await;
+    let group_id = submitted.body["evalGroupId"]
+        .as_str()
+        .expect("evalGroupId")
+        .to_string();
+    let batch_ids: Vec<String> = submitted.body["submissions"]
+        .as_array()
+        .expect("submissions")
+        .iter()
+        .map(|s| s["batchExecutionId"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(batch_ids.len(), 4);
+
+    let listing = app.get("/v1/eval/batches?limit=4").await;
+    let newest: Vec<&str> = listing.body["batches"]
+        .as_array()
+        .expect("batches")
+        .iter()
+        .map(|b| b["batchExecutionId"].as_str().expect("id"))
+        .collect();
+    for id in &batch_ids {
+        assert!(
+            newest.contains(&id.as_str()),
+            "the new batches are the newest: {newest:?}"
+        );
+    }
+
+    let group = app.get(&format!("/v1/eval/group/{group_id}")).await;
+    assert_eq!(group.status, 200);
+    assert_eq!(group.body["totalEvals"], 4);
+    assert!(
+        group.body["batches"]
+            .as_array()
+            .expect("batches")
+            .iter()
+            .all(|b| b["status"] == "completed"),
+        "instant run time in tests"
+    );
+
+    let results = app.get(&format!("/v1/eval/{}/results", batch_ids[1])).await;
+    assert_eq!(results.status, 200);
+    assert_eq!(results.body["evalName"], "Claude Sonnet");
+    let steps: Vec<&Value> = results.body["resultsByRecord"]
+        .as_object()
+        .expect("by record")
+        .values()
+        .flat_map(|v| v.as_array().expect("steps"))
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["stepId"] == STEP_1 && s["modelUsed"] == "claude-sonnet-4-5"),
+        "the override's model ran step 1"
+    );
+
+    let compare = app
+        .post_json("/v1/eval/compare", json!({"evalGroupId": group_id}))
+        .await;
+    assert_eq!(compare.status, 200);
+    let compared_record = app
+        .post_json(
+            "/v1/eval/compare-record",
+            json!({"evalGroupId": group_id, "recordId": RECORD_1}),
+        )
+        .await;
+    assert_eq!(compared_record.status, 200);
+    assert_eq!(
+        compared_record.body["evals"]
+            .as_array()
+            .expect("evals")
+            .len(),
+        4
+    );
+    insta::assert_json_snapshot!(group.body, {
+        ".**.createdAt" => "[time]", ".**.startedAt" => "[time]", ".**.completedAt" => "[time]"
+    });
+}
+
+#[tokio::test]
+async fn what_cannot_run_is_rejected_with_every_problem_at_its_path() {
+    let app = TestApp::spawn().await;
+    let mut answers = Vec::new();
+    let cases = [
+        (
+            "no flow, no records",
+            json!({"evalName": "x", "evalConfig": {}}),
+        ),
+        (
+            "conflicting fields",
+            json!({"flowId": FLOW_1, "evalName": "x", "evalConfig": {}, "evalConfigs": [{"evalName": "y"}], "recordIds": [RECORD_1], "records": [{"name": "n", "type": "t"}]}),
+        ),
+        (
+            "unknown flow",
+            json!({"flowId": "flow_nope", "evalName": "x", "evalConfig": {}, "recordIds": [RECORD_1]}),
+        ),
+        (
+            "unknown record and step",
+            json!({"flowId": FLOW_1, "evalConfigs": [{"evalName": "a", "stepOverrides": {"step_nope": {"model": "gpt-4o"}}}], "recordIds": [RECORD_1, "record_nope"]}),
+        ),
+        (
+            "no records",
+            json!({"flowId": FLOW_1, "evalName": "x", "evalConfig": {}}),
+        ),
+        (
+            "empty records",
+            json!({"flowId": FLOW_1, "evalName": "x", "evalConfig": {}, "recordIds": []}),
+        ),
+        (
+            "bad override values",
+            json!({"flowId": FLOW_1, "evalName": "x", "evalConfig": {"stepOverrides": {STEP_1: {"temperature": 3, "tools": {"toolCallStrategy": "sometimes"}}}}, "recordIds": [RECORD_1]}),
+        ),
+    ];
+    for (case, body) in cases {
+        let reply = app.post_json("/v1/eval/submit", body).await;
+        assert_eq!(reply.status, 400, "{case}: {}", reply.body);
+        answers.push(json!({"case": case, "answer": reply.body}));
+    }
+    insta::assert_json_snapshot!(answers);
+}
+
+#[tokio::test]
+async fn the_quota_answers_402_until_reset() {
+    let options = EngineOptions {
+        submit: SubmitSettings {
+            quota: Some(1),
+            run_time: Duration::ZERO,
+        },
+        ..instant()
+    };
+    let app = TestApp::spawn_with(Sources::default(), options).await;
+    let first = app
+        .post_json("/v1/eval/submit", vendor_example("singleEval"))
+        .await;
+    assert_eq!(first.status, 200);
+    let second = app
+        .post_json("/v1/eval/submit", vendor_example("singleEval"))
+        .await;
+    assert_eq!(second.status, 402);
+    insta::assert_json_snapshot!(second.body);
+
+    let reset = send(app.request(Method::POST, "/__mock/reset")).await;
+    assert_eq!(reset.status, 204);
+    let group = app
+        .get(&format!(
+            "/v1/eval/group/{}",
+            first.body["evalGroupId"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(group.status, 404, "reset forgets submitted evals");
+    let again = app
+        .post_json("/v1/eval/submit", vendor_example("singleEval"))
+        .await;
+    assert_eq!(again.status, 200, "reset restores the quota");
+    assert_eq!(
+        again.body["evalGroupId"], first.body["evalGroupId"],
+        "ids restart after a reset"
+    );
+}
+
+#[tokio::test]
+async fn a_key_limited_to_some_groups_may_not_submit() {
+    let app = TestApp::spawn().await;
+    let reply = send(
+        app.request(Method::POST, "/v1/eval/submit")
+            .header("Authorization", format!("Bearer {SCOPED_KEY}"))
+            .header("Content-Type", "application/json")
+            .body(vendor_example("singleEval").to_string()),
+    )
+    .await;
+    assert_eq!(reply.status, 403);
+}
+
+#[tokio::test]
+async fn a_new_batch_is_queued_until_its_simulated_run_starts() {
+    let options = EngineOptions {
+        submit: SubmitSettings {
+            quota: None,
+            run_time: Duration::from_secs(600),
+        },
+        ..instant()
+    };
+    let app = TestApp::spawn_with(Sources::default(), options).await;
+    let submitted = app
+        .post_json("/v1/eval/submit", vendor_example("singleEval"))
+        .await;
+    let batch_id = submitted.body["batchExecutionId"].as_str().expect("id");
+    let results = app.get(&format!("/v1/eval/{batch_id}/results")).await;
+    assert_eq!(results.status, 200);
+    assert_eq!(results.body["status"], "queued");
+    assert_eq!(results.body["processedRecords"], 0);
+    assert_eq!(results.body["resultsByRecord"], json!({}));
+    assert!(
+        results.body.get("completedAt").is_none(),
+        "completedAt is left out until the batch finishes"
+    );
+}
