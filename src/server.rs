@@ -17,7 +17,7 @@ use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::engine::{MOCK_ERROR_HEADER, Mock, MockBody, MockRequest, MockResponse, mock_error};
@@ -72,7 +72,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(
             // One span per request; headers are never recorded (they carry API keys).
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|request: &axum::http::Request<Body>| {
+                    // The path only: a query string may carry an API key (apiKey-in-query schemes).
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)

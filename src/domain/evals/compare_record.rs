@@ -86,18 +86,17 @@ pub(super) fn compare_record_fixture_path(
         .unwrap_or_default();
     let base = format!("batches[{batch_index}].results[{result_index}]");
     let rest = rest.trim_start_matches('.');
-    let rest = rest
-        .replace(".error", ".errorMessage")
-        .replace(".stepName", " (stepName comes from flow.steps)")
-        .replace(".stepType", " (stepType comes from flow.steps)");
-    if rest.is_empty() {
-        base
-    } else if rest.starts_with("evalName")
-        || rest.starts_with("evalConfig")
-        || rest.starts_with("batchExecutionId")
-    {
-        format!("batches[{batch_index}].{rest}")
-    } else {
-        format!("{base}.{rest}")
+    // Fields of a batch, of a step result, or joined in from elsewhere in the file.
+    match rest.split_once('.') {
+        None if rest.is_empty() => base,
+        None if rest.starts_with("stepResults") => format!("{base}.{rest}"),
+        None => format!("batches[{batch_index}].{rest}"),
+        Some((steps, field)) => match field {
+            "error" => format!("{base}.{steps}.errorMessage"),
+            "stepName" | "stepType" => {
+                format!("{base}.{steps}.stepId (its {field} is set on flow.steps)")
+            }
+            _ => format!("{base}.{steps}.{field}"),
+        },
     }
 }
