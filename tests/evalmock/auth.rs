@@ -89,3 +89,56 @@ async fn a_scoped_key_reads_its_group_and_gets_403_for_another() {
     assert_eq!(other.status, 403);
     insta::assert_json_snapshot!(other.body);
 }
+
+/// Collects what the server logs, for the test that runs with it as the default subscriber.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn api_keys_never_reach_the_logs() {
+    // A current-thread test runtime runs the server on this thread, so a thread-local default
+    // subscriber sees every log line of these requests.
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::spawn().await;
+    let secret = "rt_live_secret_do_not_log_0123456789";
+    for authorization in [
+        format!("Bearer {secret}"),
+        secret.to_string(),
+        format!("Basic {secret}"),
+    ] {
+        compare_with_authorization(&app, Some(&authorization)).await;
+    }
+    send(
+        app.request(Method::GET, &format!("/v1/eval/batches?api_key={secret}"))
+            .header("Authorization", secret),
+    )
+    .await;
+
+    let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("utf-8 logs");
+    assert!(
+        text.contains("/v1/eval/compare-record"),
+        "requests are logged: {text}"
+    );
+    assert!(
+        !text.contains(secret),
+        "a key leaked into the logs:\n{text}"
+    );
+}
