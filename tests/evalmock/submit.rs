@@ -180,6 +180,13 @@ async fn the_quota_answers_402_until_reset() {
         .await;
     assert_eq!(second.status, 402);
     insta::assert_json_snapshot!(second.body);
+    let stream = app
+        .post_json(
+            "/v1/eval/stream",
+            json!({"flowId": FLOW_1, "evalConfigs": [{"evalName": "a"}], "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(stream.status, 402, "streams count against the same quota");
 
     let reset = send(app.request(Method::POST, "/__mock/reset")).await;
     assert_eq!(reset.status, 204);
