@@ -90,55 +90,80 @@ async fn a_scoped_key_reads_its_group_and_gets_403_for_another() {
     insta::assert_json_snapshot!(other.body);
 }
 
-/// Collects what the server logs, for the test that runs with it as the default subscriber.
-#[derive(Clone, Default)]
-struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn api_keys_never_reach_the_logs() {
-    // A current-thread test runtime runs the server on this thread, so a thread-local default
-    // subscriber sees every log line of these requests.
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let app = TestApp::spawn().await;
+    // The real binary at the most verbose log level, so every log line of the run is seen.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evalmock"))
+        .args(["--port", "0"])
+        .env("RUST_LOG", "trace")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("evalmock starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut logs = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(address) = line.split("http://").nth(1) {
+                let port = address
+                    .split([':', ' '])
+                    .nth(1)
+                    .and_then(|p| p.parse::<u16>().ok());
+                let _ = port_tx.send(port);
+            }
+            logs.push_str(&line);
+            logs.push('\n');
+        }
+        logs
+    });
+    let Some(port) = port_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .ok()
+        .flatten()
+    else {
+        let _ = child.kill();
+        panic!(
+            "evalmock did not log its address: {}",
+            reader.join().unwrap_or_default()
+        );
+    };
+    let client = reqwest::Client::new();
     let secret = "rt_live_secret_do_not_log_0123456789";
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
     for authorization in [
         format!("Bearer {secret}"),
         secret.to_string(),
         format!("Basic {secret}"),
     ] {
-        compare_with_authorization(&app, Some(&authorization)).await;
+        client
+            .post(url("/v1/eval/compare-record"))
+            .header("Authorization", authorization)
+            .header("Content-Type", "application/json")
+            .body(docs_compare_record_body().to_string())
+            .send()
+            .await
+            .expect("request");
     }
-    send(
-        app.request(Method::GET, &format!("/v1/eval/batches?api_key={secret}"))
-            .header("Authorization", secret),
-    )
-    .await;
-
-    let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("utf-8 logs");
+    client
+        .get(url(&format!("/v1/eval/batches?api_key={secret}")))
+        .header("Authorization", secret)
+        .send()
+        .await
+        .expect("request");
+    child.kill().expect("stop evalmock");
+    let _ = child.wait();
+    let logs = reader.join().expect("log reader");
     assert!(
-        text.contains("/v1/eval/compare-record"),
-        "requests are logged: {text}"
+        logs.contains("/v1/eval/compare-record"),
+        "requests are logged: {logs}"
     );
     assert!(
-        !text.contains(secret),
-        "a key leaked into the logs:\n{text}"
+        !logs.contains(secret),
+        "a key leaked into the logs:\n{logs}"
     );
 }
