@@ -35,6 +35,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod fixtures;
+pub mod parallel;
 pub mod respond;
 pub mod server;
 pub mod spec;

@@ -361,6 +361,11 @@ pub fn schema_violations(schema: &CompiledSchema, instance: &Value) -> Vec<Viola
 }
 
 fn violations_of(schema: &CompiledSchema, instance: &Value, subject: &Subject) -> Vec<Violation> {
+    // The common case is a valid value: `is_valid` short-circuits and builds no error paths,
+    // which makes it several times cheaper than collecting errors that turn out to be none.
+    if schema.is_valid(instance) {
+        return Vec::new();
+    }
     schema
         .validator()
         .iter_errors(instance)

@@ -11,7 +11,7 @@ use crate::respond::Reply;
 use crate::validate::ValidRequest;
 
 /// The Runtype eval operations evalmock implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EvalOperation {
     ListBatches,
     GetGroup,

@@ -9,6 +9,7 @@
 mod analyze;
 mod batches;
 mod compare_record;
+mod memo;
 mod metrics;
 mod results;
 mod stream;
@@ -26,8 +27,9 @@ use super::{EvalOperation, HandlerInput, HandlerResult};
 use crate::error::{ApiError, ErrorDetail};
 use crate::fixtures::{FixtureError, FixtureStore, LoadedGroup};
 use crate::respond::{Reply, ReplyBody};
-use crate::spec::Operation;
+use crate::spec::{CompiledSchema, Operation};
 use crate::validate::{Violation, schema_violations};
+use memo::Memo;
 use metrics::BatchMetrics;
 use submit::Submissions;
 
@@ -44,12 +46,14 @@ pub struct Evals {
     compare: HashMap<String, Bytes>,
     /// evalGroupId -> the get-eval-group body.
     group: HashMap<String, Bytes>,
-    /// batchExecutionId -> the get-eval-results body.
-    results: HashMap<String, Bytes>,
     /// Every fixture batch, newest first: (evalGroupId, status, summary).
     listing: Vec<(String, String, Value)>,
     /// Eval groups created by submit since start-up (or the last reset).
     submissions: Submissions,
+    /// Request-dependent answers over fixture groups, built and validated once per request.
+    memo: Memo,
+    /// The 200 schema of each bound operation, for validating what the memo keeps.
+    schemas: HashMap<EvalOperation, CompiledSchema>,
 }
 
 impl Default for Submissions {
@@ -89,85 +93,33 @@ impl Evals {
             ..Evals::default()
         };
         for (binding, operation) in bound {
-            for loaded in fixtures.groups() {
-                let group_id = loaded.group.eval_group_id.clone();
-                let whole = |body: &Value| {
-                    check_against_spec(operation, body, |path| path.to_string(), &loaded.file)
-                };
-                match binding {
-                    EvalOperation::CompareRecord => {
-                        for record in &loaded.group.records {
-                            let body = compare_record::compare_record_body(
-                                loaded,
-                                &record.record_id,
-                                None,
-                            );
-                            check_against_spec(
-                                operation,
-                                &body,
-                                |path| {
-                                    compare_record::compare_record_fixture_path(
-                                        loaded,
-                                        &record.record_id,
-                                        path,
-                                    )
-                                },
-                                &loaded.file,
-                            )?;
-                            let key = (group_id.clone(), record.record_id.clone());
-                            evals
-                                .compare_record
-                                .insert(key, Bytes::from(body.to_string()));
-                        }
-                    }
-                    EvalOperation::Compare => {
-                        let body = compare_body(loaded, None);
-                        whole(&body)?;
-                        evals
-                            .compare
-                            .insert(group_id, Bytes::from(body.to_string()));
-                    }
-                    EvalOperation::GetGroup => {
-                        let body = batches::group_body(loaded);
-                        whole(&body)?;
-                        evals.group.insert(group_id, Bytes::from(body.to_string()));
-                    }
-                    EvalOperation::Results => {
-                        for batch in &loaded.group.batches {
-                            let body = results::results_body(loaded, batch);
-                            whole(&body)?;
-                            evals.results.insert(
-                                batch.batch_execution_id.clone(),
-                                Bytes::from(body.to_string()),
-                            );
-                        }
-                    }
-                    EvalOperation::ListBatches => {
-                        for batch in &loaded.group.batches {
-                            let summary = batches::batch_summary(loaded, batch);
-                            evals
-                                .listing
-                                .push((group_id.clone(), batch.status.clone(), summary));
-                        }
-                    }
-                    EvalOperation::AnalyzeSteps | EvalOperation::Submit | EvalOperation::Stream => {
-                    }
-                }
+            if let Some(schema) = success_schema(operation) {
+                evals.schemas.insert(*binding, schema.clone());
             }
-            if *binding == EvalOperation::ListBatches {
-                evals.listing.sort_by(|a, b| newest_first(&a.2, &b.2));
-                let everything = list_body(
-                    evals.listing.iter().map(|(_, _, s)| s.clone()).collect(),
-                    evals.listing.len(),
-                    0,
-                );
-                check_against_spec(
-                    operation,
-                    &everything,
-                    |path| format!("(batch listing) {path}"),
-                    "fixtures",
-                )?;
-            }
+        }
+        // Groups are independent: build and check them on every core, merge in order.
+        let prepared =
+            crate::parallel::map(fixtures.groups(), |loaded| prepare_group(loaded, bound));
+        for group in prepared {
+            let group = group?;
+            evals.compare_record.extend(group.compare_record);
+            evals.compare.extend(group.compare);
+            evals.group.extend(group.group);
+            evals.listing.extend(group.listing);
+        }
+        evals.listing.sort_by(|a, b| newest_first(&a.2, &b.2));
+        if let Some((_, operation)) = bound.iter().find(|(b, _)| *b == EvalOperation::ListBatches) {
+            let everything = list_body(
+                evals.listing.iter().map(|(_, _, s)| s.clone()).collect(),
+                evals.listing.len(),
+                0,
+            );
+            check_against_spec(
+                operation,
+                &everything,
+                |path| format!("(batch listing) {path}"),
+                "fixtures",
+            )?;
         }
         Ok(evals)
     }
@@ -186,6 +138,9 @@ impl Evals {
                 match (step_filter(body), &group) {
                     (None, GroupRef::Fixture(loaded)) => {
                         cached(&self.compare, &loaded.group.eval_group_id)
+                    }
+                    (Some(filter), GroupRef::Fixture(loaded)) => {
+                        Ok(self.memo(operation, body, || compare_body(loaded, Some(&filter))))
                     }
                     (filter, _) => Ok(Reply::json(200, compare_body(&group, filter.as_ref()))),
                 }
@@ -213,10 +168,12 @@ impl Evals {
                 let case_sensitive = body["caseSensitive"].as_bool().unwrap_or(false);
                 let patterns = analyze::compile_terms(&terms, case_sensitive)
                     .map_err(ApiError::InvalidRequest)?;
-                Ok(Reply::json(
-                    200,
-                    analyze::analyze_body(&group, &strings("stepIds"), &terms, &patterns),
-                ))
+                let build =
+                    || analyze::analyze_body(&group, &strings("stepIds"), &terms, &patterns);
+                match &group {
+                    GroupRef::Fixture(_) => Ok(self.memo(operation, body, build)),
+                    GroupRef::Submitted(_) => Ok(Reply::json(200, build())),
+                }
             }
             EvalOperation::Submit => {
                 let answer = self
@@ -253,11 +210,22 @@ impl Evals {
                 &self.compare_record,
                 &(group_id.to_string(), record_id.to_string()),
             ),
+            (Some(filter), GroupRef::Fixture(loaded)) => {
+                Ok(self.memo(EvalOperation::CompareRecord, body, || {
+                    compare_record::compare_record_body(loaded, record_id, Some(&filter))
+                }))
+            }
             (filter, _) => Ok(Reply::json(
                 200,
                 compare_record::compare_record_body(&group, record_id, filter.as_ref()),
             )),
         }
+    }
+
+    /// A fixture-derived answer that depends only on the request body: built once per body.
+    fn memo(&self, operation: EvalOperation, body: &Value, build: impl FnOnce() -> Value) -> Reply {
+        let key = format!("{operation:?} {body}");
+        self.memo.answer(key, self.schemas.get(&operation), build)
     }
 
     fn results(&self, input: &HandlerInput<'_>, batch_id: &str) -> HandlerResult {
@@ -268,11 +236,13 @@ impl Evals {
                     .suggest("Use a batchExecutionId from GET /v1/eval/batches or GET /v1/eval/group/{groupId}."),
             )
         };
-        if let Some((loaded, _)) = input.fixtures.batch(batch_id) {
+        if let Some((loaded, index)) = input.fixtures.batch(batch_id) {
             if !input.principal.may_read_group(&loaded.group.eval_group_id) {
                 return Err(not_found());
             }
-            return cached(&self.results, batch_id);
+            // Validated at load (see `prepare_group`); the data has not changed since.
+            let body = results::results_body(loaded, &loaded.group.batches[index]);
+            return Ok(memo::prevalidated(Bytes::from(body.to_string())));
         }
         let loaded = self
             .submissions
@@ -382,6 +352,83 @@ impl Evals {
     }
 }
 
+/// What [`Evals::prepare`] builds for one fixture group.
+#[derive(Default)]
+struct GroupAnswers {
+    compare_record: Vec<((String, String), Bytes)>,
+    compare: Vec<(String, Bytes)>,
+    group: Vec<(String, Bytes)>,
+    listing: Vec<(String, String, Value)>,
+}
+
+/// Builds and checks one group's fixture-derived answers. get-eval-results bodies are checked
+/// here but not kept: they are the largest (every field of every step) and rarely asked for,
+/// so they are rebuilt per request from the same, already validated data.
+fn prepare_group(
+    loaded: &LoadedGroup,
+    bound: &[(EvalOperation, &Operation)],
+) -> Result<GroupAnswers, FixtureError> {
+    let mut answers = GroupAnswers::default();
+    let group_id = &loaded.group.eval_group_id;
+    for (binding, operation) in bound {
+        let whole = |body: &Value| {
+            check_against_spec(operation, body, |path| path.to_string(), &loaded.file)
+        };
+        match binding {
+            EvalOperation::CompareRecord => {
+                for record in &loaded.group.records {
+                    let body = compare_record::compare_record_body(loaded, &record.record_id, None);
+                    check_against_spec(
+                        operation,
+                        &body,
+                        |path| {
+                            compare_record::compare_record_fixture_path(
+                                loaded,
+                                &record.record_id,
+                                path,
+                            )
+                        },
+                        &loaded.file,
+                    )?;
+                    let key = (group_id.clone(), record.record_id.clone());
+                    answers
+                        .compare_record
+                        .push((key, Bytes::from(body.to_string())));
+                }
+            }
+            EvalOperation::Compare => {
+                let body = compare_body(loaded, None);
+                whole(&body)?;
+                answers
+                    .compare
+                    .push((group_id.clone(), Bytes::from(body.to_string())));
+            }
+            EvalOperation::GetGroup => {
+                let body = batches::group_body(loaded);
+                whole(&body)?;
+                answers
+                    .group
+                    .push((group_id.clone(), Bytes::from(body.to_string())));
+            }
+            EvalOperation::Results => {
+                for batch in &loaded.group.batches {
+                    whole(&results::results_body(loaded, batch))?;
+                }
+            }
+            EvalOperation::ListBatches => {
+                for batch in &loaded.group.batches {
+                    let summary = batches::batch_summary(loaded, batch);
+                    answers
+                        .listing
+                        .push((group_id.clone(), batch.status.clone(), summary));
+                }
+            }
+            EvalOperation::AnalyzeSteps | EvalOperation::Submit | EvalOperation::Stream => {}
+        }
+    }
+    Ok(answers)
+}
+
 /// Sort order of list-batches: `createdAt` descending, then `batchExecutionId` descending.
 fn newest_first(a: &Value, b: &Value) -> std::cmp::Ordering {
     let key = |v: &Value| {
@@ -429,12 +476,7 @@ where
         .get(key)
         .cloned()
         .ok_or_else(|| ApiError::ResponseInvalid(vec![]))?;
-    Ok(Reply {
-        status: 200,
-        content_type: Some("application/json".into()),
-        body: ReplyBody::Prevalidated(bytes),
-        mock_marker: None,
-    })
+    Ok(memo::prevalidated(bytes))
 }
 
 fn str_field<'a>(body: &'a Value, field: &str) -> &'a str {
@@ -470,14 +512,9 @@ fn group_not_found(group_id: &str, path: &str) -> ApiError {
     )
 }
 
-/// Validates a fixture-derived body against the operation's 200 schema.
-fn check_against_spec(
-    operation: &Operation,
-    body: &Value,
-    fixture_path: impl Fn(&str) -> String,
-    file: &str,
-) -> Result<(), FixtureError> {
-    let Some(schema) = operation
+/// The JSON schema of an operation's 200 answer.
+fn success_schema(operation: &Operation) -> Option<&CompiledSchema> {
+    operation
         .response(200)
         .and_then(|r| {
             r.content
@@ -485,7 +522,16 @@ fn check_against_spec(
                 .find(|m| crate::validate::is_json_media(&m.media_type))
         })
         .and_then(|m| m.schema.as_ref())
-    else {
+}
+
+/// Validates a fixture-derived body against the operation's 200 schema.
+fn check_against_spec(
+    operation: &Operation,
+    body: &Value,
+    fixture_path: impl Fn(&str) -> String,
+    file: &str,
+) -> Result<(), FixtureError> {
+    let Some(schema) = success_schema(operation) else {
         return Ok(());
     };
     let violations: Vec<Violation> = schema_violations(schema, body);

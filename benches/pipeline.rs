@@ -1,0 +1,169 @@
+//! Micro-benchmarks of the request pipeline, one stage at a time, on the public docs'
+//! compare-record request (the one `bench/compare.sh` drives over HTTP):
+//!
+//! - `route`: `Spec::route`, (method, path) -> operation;
+//! - `request_validation`: `validate::validate_request` (content type, JSON parse, schema),
+//!   with the bare `serde_json` parse beside it to split parse from schema checks;
+//! - `engine`: the whole `Mock::handle` (route, Prefer, auth, validation, domain, response
+//!   validation, serialisation), for the docs request (filtered by `stepIds`: built and
+//!   validated per request) and without `stepIds` (served from the load-time cache);
+//! - `response_serialisation`: the compare-record body `Value` -> bytes, as the engine does;
+//! - `response_validation`: `validate::schema_violations` of that body against the 200 schema;
+//! - `load`: `app::load` of the embedded spec and fixtures (the start-up work).
+//!
+//! Run: `cargo bench --bench pipeline` (filter: `cargo bench --bench pipeline -- engine`).
+//! `cargo test` neither builds nor runs this file.
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use evalmock::config::{BUNDLED_SPEC, BUNDLED_SPEC_NAME};
+use evalmock::engine::{Mock, MockRequest};
+use evalmock::spec::{Operation, RouteMatch, Spec};
+use evalmock::validate::{self, RequestInput};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::Value;
+
+const PATH: &str = "/v1/eval/compare-record";
+
+/// The request body of the public docs' curl example.
+const DOCS_BODY: &[u8] = br#"{"evalGroupId":"evalgrp_01jv0000000000000000000001","recordId":"record_01jv0000000000000000000001","stepIds":["step_01jv0000000000000000000001","step_01jv0000000000000000000002"]}"#;
+
+/// The same request without `stepIds`: every step, answered from the load-time cache.
+const UNFILTERED_BODY: &[u8] = br#"{"evalGroupId":"evalgrp_01jv0000000000000000000001","recordId":"record_01jv0000000000000000000001"}"#;
+
+fn headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        HeaderValue::from_static("Bearer rt_test_bench"),
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers
+}
+
+fn compare_record_operation(spec: &Spec) -> &Operation {
+    match spec.route(&Method::POST, PATH) {
+        RouteMatch::Found { operation, .. } => spec.operation(operation),
+        other => panic!("{PATH} does not route to an operation: {other:?}"),
+    }
+}
+
+/// The engine's answer to `body`, checked to be a 200 so no bench measures an error path.
+fn answer(mock: &Mock, method: &Method, headers: &HeaderMap, body: &[u8]) -> Bytes {
+    let response = mock.handle(&MockRequest {
+        method,
+        path: PATH,
+        query: None,
+        headers,
+        body,
+    });
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "the bench request must succeed: {:?}",
+        response.body.concatenated()
+    );
+    response.body.concatenated()
+}
+
+fn pipeline(c: &mut Criterion) {
+    let spec = Spec::load(BUNDLED_SPEC, BUNDLED_SPEC_NAME).expect("the embedded spec loads");
+    let mock = evalmock::app::load(&Default::default(), Default::default())
+        .expect("the embedded spec and fixtures load");
+    let op = compare_record_operation(&spec);
+    let headers = headers();
+    let post = Method::POST;
+
+    c.bench_function("route/compare_record", |b| {
+        b.iter(|| spec.route(black_box(&post), black_box(PATH)))
+    });
+    c.bench_function("route/get_group_with_path_param", |b| {
+        b.iter(|| {
+            spec.route(
+                black_box(&Method::GET),
+                black_box("/v1/eval/group/evalgrp_01jv0000000000000000000001"),
+            )
+        })
+    });
+
+    let input = RequestInput {
+        path_params: &[],
+        query: None,
+        headers: &headers,
+        body: DOCS_BODY,
+    };
+    assert!(
+        validate::validate_request(op, &input).is_ok(),
+        "the docs request is valid"
+    );
+    c.bench_function("request_validation/compare_record_docs", |b| {
+        b.iter(|| validate::validate_request(black_box(op), black_box(&input)))
+    });
+    c.bench_function("request_validation/json_parse_only", |b| {
+        b.iter(|| serde_json::from_slice::<Value>(black_box(DOCS_BODY)))
+    });
+
+    let docs_answer = answer(&mock, &post, &headers, DOCS_BODY);
+    answer(&mock, &post, &headers, UNFILTERED_BODY);
+    let request = |body: &'static [u8]| MockRequest {
+        method: &post,
+        path: PATH,
+        query: None,
+        headers: &headers,
+        body,
+    };
+    let docs = request(DOCS_BODY);
+    c.bench_function("engine/handle_compare_record_docs", |b| {
+        b.iter(|| mock.handle(black_box(&docs)))
+    });
+    let unfiltered = request(UNFILTERED_BODY);
+    c.bench_function("engine/handle_compare_record_unfiltered_cached", |b| {
+        b.iter(|| mock.handle(black_box(&unfiltered)))
+    });
+
+    // The body the engine built for the docs request, as a `Value` again: what it serialises
+    // and validates per request.
+    let body: Value = serde_json::from_slice(&docs_answer).expect("the answer is JSON");
+    c.bench_function("response_serialisation/compare_record_docs", |b| {
+        // As `Mock::to_mock_response` does for a JSON reply.
+        b.iter(|| Bytes::from(black_box(&body).to_string()))
+    });
+
+    let schema = op
+        .response(200)
+        .and_then(|r| {
+            r.content
+                .iter()
+                .find(|m| validate::is_json_media(&m.media_type))
+        })
+        .and_then(|m| m.schema.as_ref())
+        .expect("compare-record declares a JSON 200 schema");
+    assert!(
+        validate::schema_violations(schema, &body).is_empty(),
+        "the answer is valid"
+    );
+    c.bench_function("response_validation/compare_record_docs", |b| {
+        b.iter(|| validate::schema_violations(black_box(schema), black_box(&body)))
+    });
+}
+
+fn load(c: &mut Criterion) {
+    let mut group = c.benchmark_group("load");
+    // Milliseconds per iteration: fewer samples keep the run short.
+    group.sample_size(20);
+    group.bench_function("embedded_spec_and_fixtures", |b| {
+        b.iter(|| evalmock::app::load(&Default::default(), Default::default()))
+    });
+    group.bench_function("embedded_spec_only", |b| {
+        b.iter(|| Spec::load(black_box(BUNDLED_SPEC), BUNDLED_SPEC_NAME))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pipeline, load);
+criterion_main!(benches);
