@@ -13,6 +13,9 @@
 # Prints a table on stdout and writes it to bench/results/latest.txt. Traffic stays on
 # 127.0.0.1. Every process started here is stopped on exit (trap). Exits non-zero when a server
 # fails to start or when a load run got anything but 200s (such numbers would be meaningless).
+# Each load run also reports the CPU share other processes took ("other%"): on 2 cores a
+# concurrent build halves the figures, so compare runs only where it is near 0.
+# Needs cargo, curl, python3 and wrk (installed with apt-get when missing, as root).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -152,10 +155,10 @@ to_ms() {
         else printf "nan" }'
 }
 
-# load KEY PID PORT CONNECTIONS BODY: a warm-up, then a measured wrk run; results in R[KEY.*].
+# load KEY PID PORT CONNECTIONS BODY [LUA]: a warm-up, then a measured wrk run; results in R[KEY.*].
 declare -A R
 load() {
-    local key=$1 pid=$2 port=$3 conns=$4 body=$5 out=$WORK/wrk-$1.txt wrk_pid
+    local key=$1 pid=$2 port=$3 conns=$4 body=$5 LUA=${6:-$LUA} out=$WORK/wrk-$1.txt wrk_pid
     local url="http://$HOST:$port$PATH_CR"
     log "load $key: $conns connections, ${WARMUP}s warm-up + ${SECS}s"
     if ((WARMUP > 0)); then
@@ -257,6 +260,8 @@ start evalmock "$port" "$DOCS_BODY" 10 "$WORK/evalmock.log" "${CMD[@]}"
 pid=$STARTED_PID
 R[evalmock.idle]=$(mem_kb "$pid" VmRSS)
 for c in "${CONNECTIONS[@]}"; do load "evalmock.$c" "$pid" "$port" "$c" "$DOCS_BODY"; done
+# Every request new to the memo: the whole pipeline per request (see the Lua script).
+load "uncached.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-uncached.lua
 stop "$pid"
 
 # --- evalmock, default logging (what users run), to a file (a terminal would cost more)
@@ -325,11 +330,12 @@ report() {
     echo "evalmock: --response-validation strict, RUST_LOG=$QUIET_LOG unless noted; baseline: examples/baseline.rs"
     echo
     printf '%-24s %10s %9s %9s %10s %10s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "peak MB" "requests" "other%"
-    for key in baseline.32 evalmock.32 baseline.64 evalmock.64 logging.32 scale.32; do
+    for key in baseline.32 evalmock.32 baseline.64 evalmock.64 uncached.32 logging.32 scale.32; do
         [[ -n ${R[$key.rps]:-} ]] || continue
         local label=$key
         case $key in
         logging.32) label="evalmock.32 default log" ;;
+        uncached.32) label="evalmock.32 uncached" ;;
         scale.32) label="evalmock.32 scale set" ;;
         esac
         printf '%-24s %10s %9s %9s %10s %10s %7s%s\n' "$label" "${R[$key.rps]}" "${R[$key.p50]}" \
@@ -348,6 +354,7 @@ report() {
             "$(ratio "${R[$e.p50]}" "${R[$b.p50]}")" "$(ratio "${R[$e.p99]}" "${R[$b.p99]}")" \
             "$(ratio "${R[$e.hwm]}" "${R[$b.hwm]}")"
     done
+    echo "uncached (every request new to the memo, 32 conn): $(ratio "${R[uncached.32.rps]}" "${R[baseline.32.rps]}") x the baseline, p99 ${R[uncached.32.p99]} ms"
     echo
     echo "idle RSS after start-up: evalmock $(mb "${R[evalmock.idle]}") MB, baseline $(mb "${R[baseline.idle]}") MB"
     echo "start-up to first 200 (bundled fixtures, $STARTUP_RUNS spawns): median $STARTUP_MEDIAN ms, max $STARTUP_MAX ms" \

@@ -4,9 +4,10 @@
 //! - `route`: `Spec::route`, (method, path) -> operation;
 //! - `request_validation`: `validate::validate_request` (content type, JSON parse, schema),
 //!   with the bare `serde_json` parse beside it to split parse from schema checks;
-//! - `engine`: the whole `Mock::handle` (route, Prefer, auth, validation, domain, response
-//!   validation, serialisation), for the docs request (filtered by `stepIds`: built and
-//!   validated per request) and without `stepIds` (served from the load-time cache);
+//! - `engine`: the whole `Mock::handle` (route, Prefer, auth, request validation, domain,
+//!   response validation, serialisation) for the docs request: the first time evalmock sees
+//!   that body (the answer is built, validated and serialised, then memoised), again (answered
+//!   from the memo), and without `stepIds` (answered from the cache filled at load);
 //! - `response_serialisation`: the compare-record body `Value` -> bytes, as the engine does;
 //! - `response_validation`: `validate::schema_violations` of that body against the 200 schema;
 //! - `load`: `app::load` of the embedded spec and fixtures (the start-up work).
@@ -118,8 +119,33 @@ fn pipeline(c: &mut Criterion) {
         body,
     };
     let docs = request(DOCS_BODY);
-    c.bench_function("engine/handle_compare_record_docs", |b| {
+    c.bench_function("engine/handle_compare_record_docs_again", |b| {
         b.iter(|| mock.handle(black_box(&docs)))
+    });
+    // A body the engine has not seen yet, every iteration: the docs request plus one step id
+    // the flow does not have (it matches nothing, so the answer is the docs answer), made
+    // unique by a counter. Prices the whole uncached pipeline; includes one small format!.
+    let unseen = br#"{"evalGroupId":"evalgrp_01jv0000000000000000000001","recordId":"record_01jv0000000000000000000001","stepIds":["step_01jv0000000000000000000001","step_01jv0000000000000000000002","step_bench_0"]}"#;
+    assert_eq!(
+        answer(&mock, &post, &headers, unseen),
+        docs_answer,
+        "an unknown step id changes nothing in the answer"
+    );
+    let mut n = 0u64;
+    c.bench_function("engine/handle_compare_record_docs_first_time", |b| {
+        b.iter(|| {
+            n += 1;
+            let body = format!(
+                r#"{{"evalGroupId":"evalgrp_01jv0000000000000000000001","recordId":"record_01jv0000000000000000000001","stepIds":["step_01jv0000000000000000000001","step_01jv0000000000000000000002","step_bench_{n}"]}}"#
+            );
+            mock.handle(black_box(&MockRequest {
+                method: &post,
+                path: PATH,
+                query: None,
+                headers: &headers,
+                body: body.as_bytes(),
+            }))
+        })
     });
     let unfiltered = request(UNFILTERED_BODY);
     c.bench_function("engine/handle_compare_record_unfiltered_cached", |b| {

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::metrics::BatchMetrics;
+use super::object;
 use crate::fixtures::LoadedGroup;
 use crate::fixtures::model::Batch;
 
@@ -43,9 +44,9 @@ pub(super) fn group_body(loaded: &LoadedGroup) -> Value {
             summary
         })
         .collect();
-    json!({
-        "evalGroupId": loaded.group.eval_group_id,
-        "totalEvals": batches.len(),
-        "batches": batches,
-    })
+    object([
+        ("evalGroupId", json!(loaded.group.eval_group_id)),
+        ("totalEvals", json!(batches.len())),
+        ("batches", Value::Array(batches)),
+    ])
 }

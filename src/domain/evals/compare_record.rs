@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
+use super::object;
 use crate::fixtures::LoadedGroup;
 use crate::fixtures::model::{FlowStep, StepResult};
 
@@ -21,19 +22,19 @@ pub(super) fn compare_record_body(
                 .filter(|s| step_filter.is_none_or(|f| f.contains(s.step_id.as_str())))
                 .map(|s| compared_step(loaded.flow_step(&s.step_id), s))
                 .collect();
-            json!({
-                "batchExecutionId": batch.batch_execution_id,
-                "evalName": batch.eval_name,
-                "evalConfig": batch.eval_config,
-                "stepResults": step_results,
-            })
+            object([
+                ("batchExecutionId", json!(batch.batch_execution_id)),
+                ("evalName", json!(batch.eval_name)),
+                ("evalConfig", batch.eval_config.clone()),
+                ("stepResults", Value::Array(step_results)),
+            ])
         })
         .collect();
-    json!({
-        "evalGroupId": loaded.group.eval_group_id,
-        "recordId": record_id,
-        "evals": evals,
-    })
+    object([
+        ("evalGroupId", json!(loaded.group.eval_group_id)),
+        ("recordId", json!(record_id)),
+        ("evals", Value::Array(evals)),
+    ])
 }
 
 /// A step result as compare-record shows it: the flow's step name and type joined in, and the

@@ -445,7 +445,12 @@ fn newest_first(a: &Value, b: &Value) -> std::cmp::Ordering {
 
 fn list_body(batches: Vec<Value>, limit: usize, offset: usize) -> Value {
     let count = batches.len();
-    json!({ "batches": batches, "count": count, "limit": limit, "offset": offset })
+    object([
+        ("batches", Value::Array(batches)),
+        ("count", json!(count)),
+        ("limit", json!(limit)),
+        ("offset", json!(offset)),
+    ])
 }
 
 fn compare_body(loaded: &LoadedGroup, step_filter: Option<&HashSet<&str>>) -> Value {
@@ -454,15 +459,28 @@ fn compare_body(loaded: &LoadedGroup, step_filter: Option<&HashSet<&str>>) -> Va
         .batches
         .iter()
         .map(|batch| {
-            json!({
-                "batchExecutionId": batch.batch_execution_id,
-                "evalName": batch.eval_name,
-                "evalConfig": batch.eval_config,
-                "metrics": BatchMetrics::of(batch, step_filter).to_json(),
-            })
+            object([
+                ("batchExecutionId", json!(batch.batch_execution_id)),
+                ("evalName", json!(batch.eval_name)),
+                ("evalConfig", batch.eval_config.clone()),
+                ("metrics", BatchMetrics::of(batch, step_filter).to_json()),
+            ])
         })
         .collect();
-    json!({ "evalGroupId": loaded.group.eval_group_id, "evals": evals })
+    object([
+        ("evalGroupId", json!(loaded.group.eval_group_id)),
+        ("evals", Value::Array(evals)),
+    ])
+}
+
+/// A JSON object from owned values. `json!` serialises each value it is given (`to_value(&v)`),
+/// which deep-copies trees that were just built; this moves them instead.
+pub(super) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let mut map = serde_json::Map::with_capacity(N);
+    for (key, value) in fields {
+        map.insert(key.to_string(), value);
+    }
+    Value::Object(map)
 }
 
 /// A prevalidated body from a cache filled at load.

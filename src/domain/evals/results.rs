@@ -45,9 +45,9 @@ pub(super) fn results_body(loaded: &LoadedGroup, batch: &Batch) -> Value {
                     "retryCount": step.retry_count,
                     "executedAt": step.executed_at,
                     "toolCalls": step.tool_calls,
-                    "inputVariables": record.map(|r| r.input_variables.clone()).unwrap_or(Value::Null),
-                    "recordMetadata": record.map(|r| r.record_metadata.clone()).unwrap_or(Value::Null),
-                    "stepConfig": flow_step.map(|f| f.step_config.clone()).unwrap_or(Value::Null),
+                    "inputVariables": record.map(|r| &r.input_variables),
+                    "recordMetadata": record.map(|r| &r.record_metadata),
+                    "stepConfig": flow_step.map(|f| &f.step_config),
                 })
             })
             .collect();
