@@ -17,7 +17,7 @@ use crate::spec::CompiledSchema;
 use crate::validate::schema_violations;
 
 /// Bytes of cached answers kept at most.
-const BUDGET_BYTES: usize = 64 * 1024 * 1024;
+const BUDGET_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 pub(super) struct Memo {
