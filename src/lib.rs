@@ -18,9 +18,17 @@
 //! ```
 //!
 //! Dependencies point downwards: `cli` -> `app` -> `server` -> `engine` -> (`domain`,
-//! `respond`, `auth`, `validate`) -> (`spec`, `fixtures`). Everything that can be done once is
-//! done at load in `app::load`: the spec is normalised and every schema compiled, fixtures are
-//! checked and indexed, fixture-derived responses are built, validated and serialised.
+//! `respond`, `auth`, `validate`) -> (`spec`, `fixtures`), with `clock` and `parallel` as
+//! leaf utilities. Everything that can be done once is done at load in `app::load`: the spec
+//! is normalised and every schema compiled; fixture files are parsed, checked and indexed on
+//! every core; fixture-derived answers are built, validated against the spec and serialised.
+//! Per request: a route lookup, authentication, request validation, a hash lookup (or, for an
+//! answer that depends on the request body, a build that is validated once and memoised), and
+//! response validation of anything not validated before.
+//!
+//! Mutable state is small and behind narrow types: submitted evals and the quota
+//! (`domain::evals::submit::Submissions`), the memo of request-dependent answers, and the
+//! count of event streams being sent (`server::AppState`).
 //!
 //! Errors: [`error::ApiError`] is what the API would answer and is rendered in the operation's
 //! declared error schema; [`error::MockError`] is the mock's own complaint and is always

@@ -353,10 +353,7 @@ fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiErr
     }
     Ok(Plan {
         template,
-        configs: configs
-            .into_iter()
-            .map(|(name, config, _)| (name, config))
-            .collect(),
+        configs: without_paths(configs),
         records,
     })
 }
@@ -385,10 +382,7 @@ pub(super) fn stream_plan<'a>(
     };
     Ok(Plan {
         template,
-        configs: configs
-            .into_iter()
-            .map(|(name, config, _)| (name, config))
-            .collect(),
+        configs: without_paths(configs),
         records: vec![virtual_record(0, &input)],
     })
 }
@@ -413,6 +407,14 @@ fn find_flow<'a>(
         ));
     }
     template
+}
+
+/// The configs as a plan keeps them, once their paths have served the checks' messages.
+fn without_paths(configs: Vec<(String, Value, String)>) -> Vec<(String, Value)> {
+    configs
+        .into_iter()
+        .map(|(name, config, _)| (name, config))
+        .collect()
 }
 
 /// `evalConfigs[]` as (evalName, config without the name, path for messages).
