@@ -1,7 +1,7 @@
 //! The OpenAPI document, checked once and lowered into the form the hot path uses.
 //!
-//! Loading goes: text -> [`document`] (JSON or YAML, version detected) -> [`normalize`]
-//! (3.0 keywords rewritten to JSON Schema 2020-12, every local `$ref` checked) -> [`lower`]
+//! Loading goes: text -> `document` (JSON or YAML, version detected) -> `normalize`
+//! (3.0 keywords rewritten to JSON Schema 2020-12, every local `$ref` checked) -> `lower`
 //! (operations with parameters, bodies and responses, every schema compiled once). Nothing in
 //! here runs per request except [`Spec::route`] and the compiled validators.
 
