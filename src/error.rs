@@ -81,6 +81,8 @@ pub enum ApiError {
     },
     /// The response the mock built breaks the spec (strict response validation).
     ResponseInvalid(Vec<Violation>),
+    /// A fault of evalmock itself that is not about the spec.
+    Internal(ErrorDetail),
 }
 
 impl ApiError {
@@ -92,7 +94,7 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::Simulated { status, .. } => *status,
-            ApiError::ResponseInvalid(_) => 500,
+            ApiError::ResponseInvalid(_) | ApiError::Internal(_) => 500,
         }
     }
 
@@ -105,7 +107,8 @@ impl ApiError {
             ApiError::PaymentRequired(detail)
             | ApiError::Forbidden(detail)
             | ApiError::NotFound(detail)
-            | ApiError::Simulated { detail, .. } => {
+            | ApiError::Simulated { detail, .. }
+            | ApiError::Internal(detail) => {
                 vec![detail.clone()]
             }
             ApiError::ResponseInvalid(violations) => violations
@@ -130,6 +133,7 @@ impl ApiError {
         match self {
             ApiError::ResponseInvalid(_) => Some("response-invalid"),
             ApiError::Simulated { .. } => Some("simulated"),
+            ApiError::Internal(_) => Some("internal"),
             _ => None,
         }
     }

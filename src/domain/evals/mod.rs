@@ -490,10 +490,15 @@ where
     Q: std::hash::Hash + Eq + ?Sized,
 {
     // A miss means the index and the fixtures disagree: a bug of the mock, reported as such.
-    let bytes = cache
-        .get(key)
-        .cloned()
-        .ok_or_else(|| ApiError::ResponseInvalid(vec![]))?;
+    let bytes = cache.get(key).cloned().ok_or_else(|| {
+        ApiError::Internal(
+            ErrorDetail::new(
+                "INTERNAL_ERROR",
+                "evalmock has no prepared answer for this request",
+            )
+            .suggest("This is a bug in evalmock: please report the request that caused it."),
+        )
+    })?;
     Ok(memo::prevalidated(bytes))
 }
 
