@@ -79,13 +79,13 @@ async fn a_scoped_key_reads_its_group_and_gets_403_for_another() {
     let allowed = compare_with_authorization(&app, Some(&format!("Bearer {SCOPED_KEY}"))).await;
     assert_eq!(allowed.status, 200);
 
-    let other = send(
-        app.request(Method::POST, "/v1/eval/compare-record")
-            .header("Authorization", format!("Bearer {SCOPED_KEY}"))
-            .header("Content-Type", "application/json")
-            .body(serde_json::json!({"evalGroupId": GROUP_2, "recordId": "x"}).to_string()),
-    )
-    .await;
+    let other = app
+        .post_json_as(
+            SCOPED_KEY,
+            "/v1/eval/compare-record",
+            serde_json::json!({"evalGroupId": GROUP_2, "recordId": "x"}),
+        )
+        .await;
     assert_eq!(other.status, 403);
     insta::assert_json_snapshot!(other.body);
 }

@@ -82,33 +82,11 @@ async fn without_step_ids_every_step_of_the_record_is_returned_as_in_the_fixture
             .iter()
             .find(|r| r["recordId"] == RECORD_1)
             .expect("the record has results in that batch");
-        let fixture_steps = result["stepResults"].as_array().expect("stepResults");
-        let served = eval["stepResults"].as_array().expect("stepResults");
-        assert_eq!(served.len(), fixture_steps.len());
-        for (served, fixture) in served.iter().zip(fixture_steps) {
-            for field in [
-                "stepResultId",
-                "stepId",
-                "modelUsed",
-                "promptTokens",
-                "completionTokens",
-                "totalCost",
-                "durationMs",
-                "output",
-                "executedAt",
-                "toolCalls",
-            ] {
-                assert_eq!(
-                    served[field], fixture[field],
-                    "{field} of {}",
-                    fixture["stepResultId"]
-                );
-            }
-            assert_eq!(
-                served.get("error"),
-                fixture.get("errorMessage").filter(|e| !e.is_null())
-            );
-        }
+        assert_same_steps(
+            &eval["stepResults"],
+            &result["stepResults"],
+            "the fixture's record",
+        );
     }
     insta::assert_json_snapshot!(reply.body);
 }

@@ -234,33 +234,12 @@ async fn every_operation_agrees_about_every_fixture_group() {
             );
             for (eval, batch_id) in evals.iter().zip(batches_with_record) {
                 assert_eq!(eval["batchExecutionId"], json!(batch_id));
-                let expected = results_by_batch[batch_id][record]
-                    .as_array()
-                    .expect("steps");
-                let served = eval["stepResults"].as_array().expect("stepResults");
-                assert_eq!(served.len(), expected.len(), "{batch_id} {record}");
-                for (s, e) in served.iter().zip(expected) {
-                    for field in [
-                        "stepResultId",
-                        "stepId",
-                        "stepName",
-                        "stepType",
-                        "modelUsed",
-                        "promptTokens",
-                        "completionTokens",
-                        "totalCost",
-                        "durationMs",
-                        "output",
-                        "executedAt",
-                        "toolCalls",
-                    ] {
-                        assert_eq!(s[field], e[field], "{batch_id} {record} {field}");
-                    }
-                    assert_eq!(
-                        s.get("error"),
-                        e.get("errorMessage").filter(|m| m.is_string())
-                    );
-                }
+                let context = format!("{batch_id} {record}");
+                assert_same_steps(
+                    &eval["stepResults"],
+                    &results_by_batch[batch_id][record],
+                    &context,
+                );
             }
         }
     }

@@ -92,9 +92,14 @@ impl TestApp {
 
     /// POST a JSON body with a valid key, as the docs' curl examples do.
     pub async fn post_json(&self, path: &str, body: Value) -> Reply {
+        self.post_json_as(API_KEY, path, body).await
+    }
+
+    /// POST a JSON body with the given API key.
+    pub async fn post_json_as(&self, key: &str, path: &str, body: Value) -> Reply {
         send(
             self.request(reqwest::Method::POST, path)
-                .header("Authorization", format!("Bearer {API_KEY}"))
+                .header("Authorization", format!("Bearer {key}"))
                 .header("Content-Type", "application/json")
                 .body(body.to_string()),
         )
@@ -102,9 +107,14 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
+        self.get_as(API_KEY, path).await
+    }
+
+    /// GET with the given API key.
+    pub async fn get_as(&self, key: &str, path: &str) -> Reply {
         send(
             self.request(reqwest::Method::GET, path)
-                .header("Authorization", format!("Bearer {API_KEY}")),
+                .header("Authorization", format!("Bearer {key}")),
         )
         .await
     }
@@ -168,5 +178,43 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Asserts that compare-record's step results are the same step results as `expected` (from a
+/// fixture file or from get-eval-results): same ids, numbers, texts, tool calls, and `error`
+/// exactly where `errorMessage` is set. Fields the source lacks (stepName in a fixture) are skipped.
+pub fn assert_same_steps(served: &Value, expected: &Value, context: &str) {
+    let served = served.as_array().expect("served step results");
+    let expected = expected.as_array().expect("expected step results");
+    assert_eq!(served.len(), expected.len(), "{context}: number of steps");
+    for (s, e) in served.iter().zip(expected) {
+        for field in [
+            "stepResultId",
+            "stepId",
+            "stepName",
+            "stepType",
+            "modelUsed",
+            "promptTokens",
+            "completionTokens",
+            "totalCost",
+            "durationMs",
+            "output",
+            "executedAt",
+            "toolCalls",
+        ] {
+            if e.get(field).is_some() {
+                assert_eq!(
+                    s[field], e[field],
+                    "{context}: {field} of {}",
+                    e["stepResultId"]
+                );
+            }
+        }
+        assert_eq!(
+            s.get("error"),
+            e.get("errorMessage").filter(|m| m.is_string()),
+            "{context}: error"
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! The read operations besides compare-record: success bodies and their errors, locked with
 //! snapshots.
 
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -66,11 +65,7 @@ async fn list_batches_filters_by_status_and_by_what_the_key_may_read() {
     let unknown = app.get("/v1/eval/batches?status=paused").await;
     assert_eq!(unknown.body["count"], 0);
 
-    let scoped = send(
-        app.request(Method::GET, "/v1/eval/batches")
-            .header("Authorization", format!("Bearer {SCOPED_KEY}")),
-    )
-    .await;
+    let scoped = app.get_as(SCOPED_KEY, "/v1/eval/batches").await;
     let groups: Vec<&str> = scoped.body["batches"]
         .as_array()
         .expect("batches")
@@ -97,11 +92,9 @@ async fn get_group_answers_404_for_an_unknown_group_and_for_a_group_the_key_may_
     let unknown = app.get("/v1/eval/group/evalgrp_nope").await;
     assert_eq!(unknown.status, 404);
     insta::assert_json_snapshot!(unknown.body);
-    let hidden = send(
-        app.request(Method::GET, &format!("/v1/eval/group/{GROUP_2}"))
-            .header("Authorization", format!("Bearer {SCOPED_KEY}")),
-    )
-    .await;
+    let hidden = app
+        .get_as(SCOPED_KEY, &format!("/v1/eval/group/{GROUP_2}"))
+        .await;
     assert_eq!(hidden.status, 404, "get-group declares no 403");
 }
 

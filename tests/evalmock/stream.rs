@@ -218,13 +218,9 @@ async fn errors_before_the_stream_starts_are_json_error_responses() {
     );
     insta::assert_json_snapshot!(empty.body);
 
-    let scoped = send(
-        app.request(Method::POST, "/v1/eval/stream")
-            .header("Authorization", format!("Bearer {SCOPED_KEY}"))
-            .header("Content-Type", "application/json")
-            .body(two_config_request().to_string()),
-    )
-    .await;
+    let scoped = app
+        .post_json_as(SCOPED_KEY, "/v1/eval/stream", two_config_request())
+        .await;
     assert_eq!(scoped.status, 403);
 
     let unknown_step = send(stream_request(&app, &json!({"flowId": FLOW_1, "evalConfigs": [{"evalName": "a", "stepOverrides": {"step_nope": {}}}], "messages": [{"role": "user", "content": "Where is my order?"}]}))).await;

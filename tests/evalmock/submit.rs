@@ -210,13 +210,9 @@ async fn the_quota_answers_402_until_reset() {
 #[tokio::test]
 async fn a_key_limited_to_some_groups_may_not_submit() {
     let app = TestApp::spawn().await;
-    let reply = send(
-        app.request(Method::POST, "/v1/eval/submit")
-            .header("Authorization", format!("Bearer {SCOPED_KEY}"))
-            .header("Content-Type", "application/json")
-            .body(vendor_example("singleEval").to_string()),
-    )
-    .await;
+    let reply = app
+        .post_json_as(SCOPED_KEY, "/v1/eval/submit", vendor_example("singleEval"))
+        .await;
     assert_eq!(reply.status, 403);
 }
 
