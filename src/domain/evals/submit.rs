@@ -608,6 +608,16 @@ fn rerun_step(basis: &StepResult, override_: &Value, at: i64, ids: &mut IdSource
             if !spec.reasoning {
                 step.reasoning_tokens = None;
                 step.reasoning_content = None;
+            } else if step.reasoning_tokens.is_none() && step.error_message.is_none() {
+                // A reasoning model thinks before it answers, and is billed for it: about twice
+                // the answer's tokens, as the recorded reasoning runs show.
+                let answer = step.completion_tokens.unwrap_or(0);
+                step.reasoning_tokens = Some((answer * 2 + 128).min(6_000));
+                step.reasoning_content = Some(
+                    "Read the instructions and the record, checked which details the answer must \
+                     cover, then wrote it in the requested format."
+                        .into(),
+                );
             }
             let completion = step.completion_tokens.unwrap_or(0);
             let reasoning = step.reasoning_tokens.unwrap_or(0);
