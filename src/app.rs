@@ -82,9 +82,7 @@ pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
         .fixtures()
         .groups()
         .iter()
-        .flat_map(|g| &g.group.batches)
-        .flat_map(|b| &b.results)
-        .map(|r| r.step_results.len())
+        .map(|g| g.group.step_result_count())
         .sum();
     Ok(CheckReport {
         spec: mock.spec().origin.clone(),

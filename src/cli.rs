@@ -223,12 +223,7 @@ fn generate_fixtures(args: GenerateArgs) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let step_results: usize = groups
-        .iter()
-        .flat_map(|g| &g.batches)
-        .flat_map(|b| &b.results)
-        .map(|r| r.step_results.len())
-        .sum();
+    let step_results: usize = groups.iter().map(|g| g.step_result_count()).sum();
     println!(
         "wrote {} eval groups ({step_results} step results) to {} in {:?}",
         groups.len(),

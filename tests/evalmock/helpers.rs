@@ -57,6 +57,33 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The `path` of every `details[]` entry, in order.
+    pub fn detail_paths(&self) -> Vec<&str> {
+        self.body["details"]
+            .as_array()
+            .expect("details")
+            .iter()
+            .filter_map(|d| d["path"].as_str())
+            .collect()
+    }
+}
+
+/// The embedded spec, loaded as the server loads it.
+pub fn bundled_spec() -> evalmock::spec::Spec {
+    evalmock::spec::Spec::load(evalmock::config::BUNDLED_SPEC, "bundled")
+        .expect("the bundled spec loads")
+}
+
+/// The operation of `spec` at `path_template`.
+pub fn operation<'a>(
+    spec: &'a evalmock::spec::Spec,
+    path_template: &str,
+) -> &'a evalmock::spec::Operation {
+    spec.operations()
+        .iter()
+        .find(|op| op.path_template == path_template)
+        .unwrap_or_else(|| panic!("{path_template} is in the spec"))
 }
 
 impl TestApp {

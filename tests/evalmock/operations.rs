@@ -181,12 +181,7 @@ async fn analyze_rejects_empty_and_invalid_terms_each_at_its_index() {
         .post_json("/v1/eval/analyze-steps", json!({"evalGroupId": GROUP_1, "stepIds": [], "searchTerms": ["ok", "(unclosed", "a*"]}))
         .await;
     assert_eq!(reply.status, 400);
-    let paths: Vec<&str> = reply.body["details"]
-        .as_array()
-        .expect("details")
-        .iter()
-        .filter_map(|d| d["path"].as_str())
-        .collect();
+    let paths = reply.detail_paths();
     assert_eq!(
         paths,
         ["searchTerms[1]", "searchTerms[2]"],

@@ -18,13 +18,8 @@ async fn compare_with_prefer(app: &TestApp, prefer: &str) -> Reply {
 #[tokio::test]
 async fn every_declared_error_status_is_reachable_with_a_spec_valid_body() {
     let app = TestApp::spawn().await;
-    let spec =
-        evalmock::spec::Spec::load(evalmock::config::BUNDLED_SPEC, "bundled").expect("loads");
-    let operation = spec
-        .operations()
-        .iter()
-        .find(|op| op.path_template == "/v1/eval/compare-record")
-        .expect("compare-record is in the spec");
+    let spec = bundled_spec();
+    let operation = operation(&spec, "/v1/eval/compare-record");
     let mut bodies = Vec::new();
     for status in [400u16, 401, 403, 404, 500] {
         let reply = compare_with_prefer(&app, &format!("code={status}")).await;

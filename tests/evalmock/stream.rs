@@ -28,6 +28,12 @@ fn stream_request(app: &TestApp, body: &Value) -> reqwest::RequestBuilder {
         .body(body.to_string())
 }
 
+/// The whole event stream of a request, as text.
+async fn stream_text(app: &TestApp, body: &Value) -> String {
+    let response = stream_request(app, body).send().await.expect("request");
+    response.text().await.expect("body")
+}
+
 /// Splits an SSE body into its messages' `data` payloads, checking the framing on the way.
 fn parse_sse(text: &str) -> Vec<Value> {
     assert!(
@@ -46,14 +52,11 @@ fn parse_sse(text: &str) -> Vec<Value> {
 }
 
 fn flow_sse_event_schema() -> evalmock::spec::CompiledSchema {
-    let spec =
-        evalmock::spec::Spec::load(evalmock::config::BUNDLED_SPEC, "bundled").expect("spec loads");
-    let operation = spec
-        .operations()
-        .iter()
-        .find(|op| op.path_template == "/v1/eval/stream")
-        .expect("stream operation");
-    operation.response(200).expect("200").content[0]
+    let spec = bundled_spec();
+    operation(&spec, "/v1/eval/stream")
+        .response(200)
+        .expect("200")
+        .content[0]
         .item_schema
         .clone()
         .expect("itemSchema")
@@ -142,20 +145,8 @@ async fn every_config_streams_its_execution_interleaved_in_order_and_valid() {
 #[tokio::test]
 async fn the_same_request_streams_the_same_ids_and_texts() {
     let app = TestApp::spawn().await;
-    let first = stream_request(&app, &two_config_request())
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
-    let second = stream_request(&app, &two_config_request())
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let first = stream_text(&app, &two_config_request()).await;
+    let second = stream_text(&app, &two_config_request()).await;
     let strip_times = |text: &str| -> Vec<Value> {
         parse_sse(text)
             .into_iter()

@@ -38,12 +38,7 @@ async fn every_violation_is_reported_with_a_dotted_path() {
         )
         .await;
     assert_eq!(reply.status, 400);
-    let paths: Vec<&str> = reply.body["details"]
-        .as_array()
-        .expect("details")
-        .iter()
-        .filter_map(|d| d["path"].as_str())
-        .collect();
+    let paths = reply.detail_paths();
     assert!(
         paths.contains(&"recordId")
             && paths.contains(&"evalGroupId")
