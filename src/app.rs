@@ -1,4 +1,5 @@
-//! Orchestration: load spec and fixtures into a [`Mock`], then serve it or report on it.
+//! Orchestration: load the first World into a [`Mock`], then serve it (watching its files) or
+//! report on it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -6,41 +7,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::config::{BUNDLED_SPEC, BUNDLED_SPEC_NAME, ServeConfig, Sources};
+use crate::config::{ServeConfig, Sources};
 use crate::engine::{EngineOptions, Mock};
-use crate::fixtures::{self, FixtureError, FixtureStore};
+use crate::reload::Watcher;
 use crate::server::{self, AppState};
-use crate::spec::{Spec, SpecError};
+use crate::world::{LoadError, World, watched_paths};
 
-/// Why loading failed; each names the file and the place inside it.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("cannot read the spec {path}: {message}")]
-    SpecUnreadable { path: String, message: String },
-    #[error("the spec is invalid: {0}")]
-    Spec(#[from] SpecError),
-    #[error("the fixtures are invalid: {0}")]
-    Fixtures(#[from] FixtureError),
-}
-
-/// Loads, checks and indexes everything; all the work that must never happen per request.
+/// Loads, checks and indexes everything: all the work that must never happen per request.
 pub fn load(sources: &Sources, options: EngineOptions) -> Result<Mock, LoadError> {
-    let spec = match &sources.spec {
-        None => Spec::load(BUNDLED_SPEC, BUNDLED_SPEC_NAME)?,
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| LoadError::SpecUnreadable {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            Spec::load(&text, &path.display().to_string())?
-        }
-    };
-    let files = match &sources.fixtures {
-        None => fixtures::bundled_files(),
-        Some(dir) => fixtures::read_dir(dir)?,
-    };
-    let store = FixtureStore::load(files)?;
-    Ok(Mock::new(spec, store, options)?)
+    Mock::load(sources.clone(), options)
 }
 
 /// Binds the configured address and serves until `shutdown` completes.
@@ -49,25 +24,47 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let mock = load(&config.sources, config.engine.clone())?;
+    let mock = Arc::new(load(&config.sources, config.engine.clone())?);
     let address = std::net::SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(address).await.with_context(|| {
         format!("cannot listen on {address} (is another server using the port? try --port)")
     })?;
+    let paths = if config.watch {
+        watched_paths(&config.sources)
+    } else {
+        Vec::new()
+    };
+    // Kept alive while serving; dropping it stops watching.
+    let _watcher = if paths.is_empty() {
+        None
+    } else {
+        let watcher = Watcher::start(mock.clone(), &paths).map_err(anyhow::Error::msg)?;
+        tracing::info!(
+            "watching {} for changes (--no-watch to turn off)",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+        Some(watcher)
+    };
+    let world = mock.world();
+    let local = listener.local_addr()?;
     tracing::info!(
-        "evalmock serving {} ({} operations, {} eval groups) on http://{} (ready in {:?})",
-        mock.spec().title,
-        mock.spec().operations().len(),
-        mock.fixtures().groups().len(),
-        listener.local_addr()?,
+        "evalmock serving {} ({} operations, {} eval groups) on http://{local} (ready in {:?}); requests at http://{local}/__mock/",
+        world.spec.title,
+        world.spec.operations().len(),
+        world.fixtures.groups().len(),
         started.elapsed()
     );
-    let state = Arc::new(AppState::new(mock, config.body_limit));
+    let state = Arc::new(AppState::new(mock, config.body_limit, _watcher.is_some()));
     server::serve(listener, state, shutdown).await?;
     Ok(())
 }
 
 /// A summary of what `check` verified, for its report.
+#[derive(Debug)]
 pub struct CheckReport {
     pub spec: String,
     pub operations: usize,
@@ -77,17 +74,17 @@ pub struct CheckReport {
 
 /// Loads and validates spec and fixtures offline, exactly as `serve` would at start-up.
 pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
-    let mock = load(sources, EngineOptions::default())?;
-    let step_results = mock
-        .fixtures()
+    let world = World::load(sources, 1)?;
+    let step_results = world
+        .fixtures
         .groups()
         .iter()
         .map(|g| g.group.step_result_count())
         .sum();
     Ok(CheckReport {
-        spec: mock.spec().origin.clone(),
-        operations: mock.spec().operations().len(),
-        groups: mock.fixtures().groups().len(),
+        spec: world.spec.origin.clone(),
+        operations: world.spec.operations().len(),
+        groups: world.fixtures.groups().len(),
         step_results,
     })
 }

@@ -4,6 +4,8 @@
 
 use http::HeaderMap;
 
+use crate::error::ErrorDetail;
+
 use crate::fixtures::FixtureStore;
 use crate::fixtures::model::TokenAccess;
 use crate::spec::{ParamLocation, SecurityRequirement, SecurityScheme};
@@ -48,14 +50,33 @@ impl AuthFailure {
         }
     }
 
-    pub fn suggestion(&self) -> &'static str {
-        match self {
-            AuthFailure::Revoked => "Create a new API key in the dashboard and use it instead.",
-            _ => {
-                "Send `Authorization: Bearer <your API key>` (keys start with rt_live_ or rt_test_)."
+    /// What to do about it; `key_hint` (from the domain, e.g. what the API's keys look like)
+    /// is added where it helps.
+    pub fn suggestion(&self, key_hint: Option<&str>) -> String {
+        match (self, key_hint) {
+            (AuthFailure::Revoked, _) => {
+                "Create a new API key in the dashboard and use it instead.".into()
             }
+            (_, Some(hint)) => format!("Send `Authorization: Bearer <your API key>` ({hint})."),
+            (_, None) => "Send `Authorization: Bearer <your API key>`.".into(),
         }
     }
+
+    /// The error detail the API answers with.
+    pub fn detail(&self, key_hint: Option<&str>) -> ErrorDetail {
+        ErrorDetail::new(self.code(), self.message()).suggest(self.suggestion(key_hint))
+    }
+}
+
+/// How an API's credentials look, as its domain describes them; the generic default accepts
+/// only what the security schemes say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Bare `Authorization` values accepted in place of `Bearer <token>` (an API whose docs
+    /// send the key without the scheme word).
+    pub bare_key_prefixes: Vec<String>,
+    /// Added to the 401 suggestion, e.g. "keys start with ...".
+    pub key_hint: Option<String>,
 }
 
 /// What an authenticated caller may read.
@@ -77,8 +98,7 @@ impl Principal {
 }
 
 /// Checks `requirements` (alternatives; each a set of schemes that must all pass).
-/// `bare_key_prefixes`: bare values accepted in place of `Bearer <token>` (Runtype's docs send
-/// `Authorization: rt_...` without the scheme word).
+/// `bare_key_prefixes`: bare values accepted in place of `Bearer <token>` (see [`AuthSettings`]).
 pub fn authenticate(
     requirements: &[SecurityRequirement],
     headers: &HeaderMap,

@@ -38,6 +38,7 @@ pub const fn utc(year: i64, month: i64, day: i64, hour: i64, minute: i64, second
 }
 
 /// The parts of a UTC time.
+#[derive(Debug)]
 pub struct Civil {
     pub year: i64,
     pub month: i64,

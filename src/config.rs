@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub engine: EngineOptions,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Reload when the spec file or the fixture folder changes (`--no-watch` turns it off).
+    pub watch: bool,
 }
 
 impl Default for ServeConfig {
@@ -37,6 +39,7 @@ impl Default for ServeConfig {
             sources: Sources::default(),
             engine: EngineOptions::default(),
             body_limit: 2 * 1024 * 1024,
+            watch: true,
         }
     }
 }

@@ -9,7 +9,6 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::auth::AuthFailure;
 use crate::validate::Violation;
 
 /// One entry of Runtype's `details[]`.
@@ -70,7 +69,8 @@ impl From<&Violation> for ErrorDetail {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
     InvalidRequest(Vec<Violation>),
-    Unauthorized(AuthFailure),
+    /// Authentication failed; the detail is worded by `auth` with the domain's key hint.
+    Unauthorized(ErrorDetail),
     PaymentRequired(ErrorDetail),
     Forbidden(ErrorDetail),
     NotFound(ErrorDetail),
@@ -101,10 +101,8 @@ impl ApiError {
     pub fn details(&self) -> Vec<ErrorDetail> {
         match self {
             ApiError::InvalidRequest(violations) => violations.iter().map(ErrorDetail::from).collect(),
-            ApiError::Unauthorized(failure) => vec![
-                ErrorDetail::new(failure.code(), failure.message()).suggest(failure.suggestion()),
-            ],
-            ApiError::PaymentRequired(detail)
+            ApiError::Unauthorized(detail)
+            | ApiError::PaymentRequired(detail)
             | ApiError::Forbidden(detail)
             | ApiError::NotFound(detail)
             | ApiError::Simulated { detail, .. }

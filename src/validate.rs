@@ -70,6 +70,7 @@ pub struct Violation {
 }
 
 /// What the pipeline needs from a request to validate it.
+#[derive(Debug)]
 pub struct RequestInput<'a> {
     pub path_params: &'a [(String, String)],
     pub query: Option<&'a str>,

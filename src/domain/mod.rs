@@ -4,9 +4,12 @@
 
 pub mod evals;
 
+use bytes::Bytes;
+
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::fixtures::FixtureStore;
+use crate::memo::Memo;
 use crate::respond::Reply;
 use crate::validate::ValidRequest;
 
@@ -39,12 +42,44 @@ impl EvalOperation {
     }
 }
 
-/// What a handler sees of a request that passed authentication and validation.
+/// What a handler sees of a request that passed authentication and validation, and of the
+/// runtime state it may read or change.
+#[derive(Debug)]
 pub struct HandlerInput<'a> {
     pub fixtures: &'a FixtureStore,
     pub request: &'a ValidRequest,
     pub principal: &'a Principal,
+    /// Evals submitted since start-up (runtime state: survives reloads).
+    pub submissions: &'a evals::Submissions,
+    /// Answers remembered by their inputs, and the generation of the World they belong to.
+    pub memo: &'a Memo,
+    pub generation: u64,
 }
 
-/// Result of a domain handler: a reply, or an API error for the engine to render.
-pub type HandlerResult = Result<Reply, ApiError>;
+/// What a domain handler decided. Where the answer came from says whether the engine still
+/// has to validate it.
+#[derive(Debug)]
+pub enum Answer {
+    /// Built from the fixtures and validated when the World was loaded.
+    Prepared(Bytes),
+    /// Computed and validated for an earlier request with the same inputs.
+    Remembered(Bytes),
+    /// Computed now; the engine validates it and, when it is valid and `memo_key` is given,
+    /// remembers it under that key.
+    Computed {
+        reply: Reply,
+        memo_key: Option<String>,
+    },
+}
+
+impl Answer {
+    pub fn computed(reply: Reply) -> Answer {
+        Answer::Computed {
+            reply,
+            memo_key: None,
+        }
+    }
+}
+
+/// Result of a domain handler: an answer, or an API error for the engine to render.
+pub type HandlerResult = Result<Answer, ApiError>;

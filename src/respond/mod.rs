@@ -26,8 +26,9 @@ pub enum ReplyBody {
     Empty,
     /// To be validated against the declared schema before sending.
     Json(Value),
-    /// Serialised JSON already validated against the declared schema at load time.
-    Prevalidated(Bytes),
+    /// Serialised JSON. Whether it still needs validating is a property of where it came from
+    /// (the engine's `Source`), not of the body.
+    Bytes(Bytes),
     /// Server-sent events, each validated against the media type's `itemSchema` before sending.
     EventStream(Vec<Value>),
 }
@@ -150,50 +151,51 @@ pub fn render_api_error(
 }
 
 /// The body of a successful answer for an operation without a domain handler: the preferred
-/// named example, else the first example, else a value generated from the schema.
+/// named example, else the first example, else a value generated from the schema. Returns
+/// the reply and the name of the example it used (`None`: generated, or no body at all).
 pub fn example_reply(
     spec: &Spec,
     operation: &Operation,
     status: u16,
     preference: &Preference,
-) -> Reply {
+) -> (Reply, Option<String>) {
+    let empty = Reply {
+        status,
+        content_type: None,
+        body: ReplyBody::Empty,
+        mock_marker: None,
+    };
     let Some(response) = operation.response(status) else {
-        return Reply {
-            status,
-            content_type: None,
-            body: ReplyBody::Empty,
-            mock_marker: None,
-        };
+        return (empty, None);
     };
     let Some(media) = json_media(&response.content).or(response.content.first()) else {
-        return Reply {
-            status,
-            content_type: None,
-            body: ReplyBody::Empty,
-            mock_marker: None,
-        };
+        return (empty, None);
     };
     let named = preference
         .example
         .as_deref()
         .and_then(|name| media.examples.iter().find(|e| e.name == name));
-    let body = match (named, preference.dynamic) {
-        (Some(example), _) => example.value.clone(),
-        (None, false) if !media.examples.is_empty() => media.examples[0].value.clone(),
-        _ => match &media.schema {
-            Some(schema) => generate::value_for(spec, spec.schema_value(schema)),
-            None => Value::Null,
-        },
+    let example = match (named, preference.dynamic) {
+        (Some(example), _) => Some(example),
+        (None, false) => media.examples.first(),
+        (None, true) => None,
     };
-    Reply {
+    let body = match (example, &media.schema) {
+        (Some(example), _) => example.value.clone(),
+        (None, Some(schema)) => generate::value_for(spec, spec.schema_value(schema)),
+        (None, None) => Value::Null,
+    };
+    let reply = Reply {
         status,
         content_type: Some(concrete_media_type(&media.media_type)),
         body: ReplyBody::Json(body),
         mock_marker: None,
-    }
+    };
+    (reply, example.map(|e| e.name.clone()))
 }
 
-/// A realistic error for a status chosen on purpose with `Prefer: code=NNN`.
+/// A realistic error for a status chosen on purpose with `Prefer: code=NNN`, in generic words;
+/// a domain that knows the API better words its own (see `domain::Domain::simulated_error`).
 pub fn simulated_error(
     operation: &Operation,
     status: u16,
@@ -211,24 +213,43 @@ pub fn simulated_error(
         });
     let detail = match status {
         400 => missing_field_detail(operation),
-        401 => ErrorDetail::new("INVALID_API_KEY", "the API key is invalid or has expired")
-            .suggest("Send `Authorization: Bearer <your API key>` with an active key."),
-        402 => ErrorDetail::new("LIMIT_EXCEEDED", "the monthly eval execution limit of your plan has been reached (1000 of 1000 runs used)")
-            .suggest("Upgrade the plan or wait until the limit resets on the first day of next month."),
-        403 => ErrorDetail::new("FORBIDDEN", "this API key does not have permission for this resource")
-            .suggest("Use a key with full access, or ask a workspace admin to grant this key access."),
+        401 => ErrorDetail::new(
+            "UNAUTHORIZED",
+            "the credentials are invalid or have expired",
+        )
+        .suggest("Send valid credentials as the operation's security scheme asks."),
+        402 => ErrorDetail::new(
+            "PAYMENT_REQUIRED",
+            "the plan's usage limit has been reached",
+        )
+        .suggest("Upgrade the plan or wait until the limit resets."),
+        403 => ErrorDetail::new(
+            "FORBIDDEN",
+            "this API key does not have permission for this resource",
+        )
+        .suggest("Use a key with full access, or ask a workspace admin to grant this key access."),
         404 => match &named_id {
-            Some((field, id)) => ErrorDetail::new("NOT_FOUND", format!("no resource with {field} {id} was found")).at(field.clone()),
+            Some((field, id)) => ErrorDetail::new(
+                "NOT_FOUND",
+                format!("no resource with {field} {id} was found"),
+            )
+            .at(field.clone()),
             None => ErrorDetail::new("NOT_FOUND", "the requested resource was not found"),
         }
         .suggest("Check the id; list existing resources to find valid ones."),
         409 => ErrorDetail::new("CONFLICT", "the resource was changed by another request"),
         429 => ErrorDetail::new("RATE_LIMITED", "too many requests for this API key")
             .suggest("Wait a few seconds and retry with exponential backoff."),
-        500 => ErrorDetail::new("INTERNAL_ERROR", "an unexpected error occurred while processing the request")
-            .suggest("Retry the request; if it keeps failing, contact support."),
-        503 => ErrorDetail::new("SERVICE_UNAVAILABLE", "the service is temporarily unavailable")
-            .suggest("Retry after a short wait."),
+        500 => ErrorDetail::new(
+            "INTERNAL_ERROR",
+            "an unexpected error occurred while processing the request",
+        )
+        .suggest("Retry the request; if it keeps failing, contact support."),
+        503 => ErrorDetail::new(
+            "SERVICE_UNAVAILABLE",
+            "the service is temporarily unavailable",
+        )
+        .suggest("Retry after a short wait."),
         other => ErrorDetail::new(
             "REQUEST_FAILED",
             http::StatusCode::from_u16(other)

@@ -14,6 +14,9 @@ pub struct Operation {
     pub method: Method,
     pub path_template: String,
     pub operation_id: Option<String>,
+    /// The operationId, else `METHOD /path`: how the journal, the log line and the admin API
+    /// name the operation. Built once here so no request formats it.
+    pub name: std::sync::Arc<str>,
     /// JSON pointer of the operation object.
     pub pointer: String,
     pub parameters: Vec<Parameter>,
@@ -311,13 +314,19 @@ impl Lowering<'_> {
                 None => Vec::new(),
             },
         };
+        let operation_id = op_map
+            .get("operationId")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let name = match &operation_id {
+            Some(id) => id.as_str().into(),
+            None => format!("{method} {path}").into(),
+        };
         Ok(Operation {
             method,
             path_template: path.to_string(),
-            operation_id: op_map
-                .get("operationId")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            operation_id,
+            name,
             pointer: op_pointer.to_string(),
             parameters,
             request_body,

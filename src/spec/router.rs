@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn templates_that_differ_only_in_parameter_names_are_rejected() {
         let err = Router::new([("/a/{x}", Method::GET), ("/a/{y}", Method::GET)].into_iter())
-            .unwrap_err();
+            .expect_err("must fail");
         assert_eq!(err.0, 1);
     }
 }

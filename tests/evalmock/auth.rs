@@ -93,45 +93,8 @@ async fn a_scoped_key_reads_its_group_and_gets_403_for_another() {
 #[tokio::test]
 async fn api_keys_never_reach_the_logs() {
     // The real binary at the most verbose log level, so every log line of the run is seen.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evalmock"))
-        .args(["--port", "0"])
-        .env("RUST_LOG", "trace")
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("evalmock starts");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (port_tx, port_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        let mut logs = String::new();
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(address) = line.split("http://").nth(1) {
-                let port = address
-                    .split([':', ' '])
-                    .nth(1)
-                    .and_then(|p| p.parse::<u16>().ok());
-                let _ = port_tx.send(port);
-            }
-            logs.push_str(&line);
-            logs.push('\n');
-        }
-        logs
-    });
-    let Some(port) = port_rx
-        .recv_timeout(std::time::Duration::from_secs(10))
-        .ok()
-        .flatten()
-    else {
-        let _ = child.kill();
-        panic!(
-            "evalmock did not log its address: {}",
-            reader.join().unwrap_or_default()
-        );
-    };
+    let server = Binary::serve(&[], &[("RUST_LOG", "trace")]);
+    let port = server.port;
     let client = reqwest::Client::new();
     let secret = "rt_live_secret_do_not_log_0123456789";
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
@@ -155,9 +118,8 @@ async fn api_keys_never_reach_the_logs() {
         .send()
         .await
         .expect("request");
-    child.kill().expect("stop evalmock");
-    let _ = child.wait();
-    let logs = reader.join().expect("log reader");
+    drop(client);
+    let logs = server.stop();
     assert!(
         logs.contains("/v1/eval/compare-record"),
         "requests are logged: {logs}"

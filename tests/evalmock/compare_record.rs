@@ -169,7 +169,8 @@ async fn every_fixture_group_and_record_compares_with_a_spec_valid_body() {
     let app = TestApp::spawn().await;
     let mock = evalmock::app::load(&Default::default(), Default::default()).expect("loads");
     let groups: Vec<(String, Vec<String>)> = mock
-        .fixtures()
+        .world()
+        .fixtures
         .groups()
         .iter()
         .map(|g| {

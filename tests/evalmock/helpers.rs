@@ -44,6 +44,8 @@ pub struct TestApp {
     pub base: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    /// Watches the files while the app lives (see [`TestApp::spawn_watching`]).
+    _watcher: Option<evalmock::reload::Watcher>,
 }
 
 /// A response read whole: status, headers and the body parsed as JSON (`Null` when empty).
@@ -94,11 +96,26 @@ impl TestApp {
     }
 
     pub async fn spawn_with(sources: Sources, options: EngineOptions) -> TestApp {
-        let mock = evalmock::app::load(&sources, options).expect("spec and fixtures load");
+        Self::start(sources, options, false).await
+    }
+
+    /// Like `evalmock --spec ... --fixtures ...`: reloads when those files change.
+    pub async fn spawn_watching(sources: Sources) -> TestApp {
+        Self::start(sources, instant(), true).await
+    }
+
+    async fn start(sources: Sources, options: EngineOptions, watch: bool) -> TestApp {
+        let mock =
+            Arc::new(evalmock::app::load(&sources, options).expect("spec and fixtures load"));
+        let watcher = watch.then(|| {
+            let paths = evalmock::world::watched_paths(&sources);
+            assert!(!paths.is_empty(), "watching needs --spec or --fixtures");
+            evalmock::reload::Watcher::start(mock.clone(), &paths).expect("the watcher starts")
+        });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = oneshot::channel::<()>();
-        let state = Arc::new(AppState::new(mock, 64 * 1024));
+        let state = Arc::new(AppState::new(mock, 64 * 1024, watch));
         tokio::spawn(async move {
             server::serve(listener, state, async {
                 let _ = rx.await;
@@ -110,7 +127,17 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
+            _watcher: watcher,
         }
+    }
+
+    /// The journal's entries (newest first) for a `GET /__mock/requests` query string.
+    pub async fn journal(&self, query: &str) -> Vec<Value> {
+        let reply =
+            send(self.request(reqwest::Method::GET, &format!("/__mock/requests{query}"))).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_admin_contract("GET", "/__mock/requests", &reply);
+        reply.body["entries"].as_array().expect("entries").clone()
     }
 
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -243,5 +270,154 @@ pub fn assert_same_steps(served: &Value, expected: &Value, context: &str) {
             e.get("errorMessage").filter(|m| m.is_string()),
             "{context}: error"
         );
+    }
+}
+
+/// `specs/admin.yaml`, loaded as the engine loads any spec.
+pub fn admin_spec() -> evalmock::spec::Spec {
+    let text = std::fs::read_to_string(repo_path("specs/admin.yaml")).expect("specs/admin.yaml");
+    evalmock::spec::Spec::load(&text, "specs/admin.yaml").expect("the admin spec loads")
+}
+
+/// Checks an admin answer against `specs/admin.yaml` with the engine's own response
+/// validation: the admin API is held to its document like any mocked API.
+pub fn assert_admin_contract(method: &str, path: &str, reply: &Reply) {
+    let spec = admin_spec();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let op = match spec.route(&method, path) {
+        evalmock::spec::RouteMatch::Found { operation, .. } => spec.operation(operation),
+        _ => panic!("{method} {path} is not in specs/admin.yaml"),
+    };
+    let body = if reply.body.is_null() {
+        evalmock::respond::ReplyBody::Empty
+    } else {
+        evalmock::respond::ReplyBody::Json(reply.body.clone())
+    };
+    let answer = evalmock::respond::Reply {
+        status: reply.status,
+        content_type: reply.header("content-type").map(str::to_string),
+        body,
+        mock_marker: None,
+    };
+    let violations = evalmock::engine::response_violations(op, &answer);
+    assert!(
+        violations.is_empty(),
+        "{method} {path} answered {} breaking specs/admin.yaml: {violations:#?}\n{}",
+        reply.status,
+        reply.body
+    );
+}
+
+/// Copies a folder tree (fixtures into a scratch folder a test may edit).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// Polls `check` every 50 ms until it holds, for at most `seconds` (file watching is
+/// asynchronous); panics with `what` when it never does.
+pub async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen within {seconds} s");
+}
+
+/// The real `evalmock` binary serving on a free port, its stderr collected.
+pub struct Binary {
+    pub port: u16,
+    child: std::process::Child,
+    logs: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Binary {
+    /// Starts `evalmock --port P ARGS` on a free port P with `env`, and waits until it
+    /// answers (whatever the log level, so the port is chosen here, not read from the log).
+    pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Binary {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evalmock"))
+            .args(["--port", &port.to_string()])
+            .args(args)
+            .envs(env.iter().copied())
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("evalmock starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let reader = std::thread::spawn(move || {
+            let mut logs = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut logs);
+            logs
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
+                let _ = child.kill();
+                panic!(
+                    "evalmock did not start on port {port}: {}",
+                    reader.join().unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Binary {
+            port,
+            child,
+            logs: Some(reader),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Stops it as Ctrl-C does (so buffered log lines are written) and returns its stderr.
+    pub fn stop(mut self) -> String {
+        let interrupted = std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !interrupted {
+            let _ = self.child.kill();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.logs
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -3,12 +3,16 @@
 mod helpers;
 
 mod auth;
+mod browser;
 mod cli;
 mod compare_record;
 mod consistency;
+mod journal;
+mod logging;
 mod mock_errors;
 mod operations;
 mod prefer;
+mod reload;
 mod response_validation;
 mod spec_contract;
 mod spec_loading;

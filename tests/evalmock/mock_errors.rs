@@ -78,11 +78,3 @@ async fn a_browser_preflight_is_answered_and_errors_expose_the_marker_header() {
         Some("evalmock-error")
     );
 }
-
-#[tokio::test]
-async fn health_reports_what_is_loaded() {
-    let app = TestApp::spawn().await;
-    let reply = send(app.request(Method::GET, "/__mock/health")).await;
-    assert_eq!(reply.status, 200);
-    insta::assert_json_snapshot!(reply.body);
-}

@@ -1,21 +1,23 @@
-//! The Runtype Evals semantics over the fixture model.
+//! The Runtype Evals semantics over the fixture model. The only module that knows Runtype:
+//! its key prefixes, error codes and quota wording are here, handed to the generic layers as
+//! data ([`auth_settings`], [`Evals::simulated_error`]).
 //!
 //! Every response that depends only on the fixtures (compare-record and compare without a
-//! `stepIds` filter, get-eval-group, get-eval-results) is built, validated against the spec
-//! and serialised once at load; such a request then costs a hash lookup. Responses that
-//! depend on the request (filters, search terms, pages) are built per request and validated
-//! by the engine before they are sent.
+//! `stepIds` filter, get-eval-group, get-eval-results) is built and validated against the spec
+//! once, when the World is loaded; such a request then costs a hash lookup. Responses that
+//! depend on the request (filters, search terms, pages) are built per request and validated by
+//! the engine; those over fixture groups carry a memo key made of the normalised inputs, so
+//! the engine remembers them once validated.
 
 mod analyze;
 mod batches;
 mod compare_record;
-mod memo;
 mod metrics;
 mod results;
 mod stream;
 mod submit;
 
-pub use submit::SubmitSettings;
+pub use submit::{Submissions, SubmitSettings};
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Deref;
@@ -23,21 +25,29 @@ use std::ops::Deref;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{EvalOperation, HandlerInput, HandlerResult};
+use super::{Answer, EvalOperation, HandlerInput, HandlerResult};
+use crate::auth::AuthSettings;
 use crate::error::{ApiError, ErrorDetail};
 use crate::fixtures::{FixtureError, FixtureStore, LoadedGroup};
 use crate::respond::{Reply, ReplyBody};
 use crate::spec::{CompiledSchema, Operation};
 use crate::validate::{Violation, schema_violations};
-use memo::Memo;
 use metrics::BatchMetrics;
-use submit::Submissions;
 
 /// `limit` of list-eval-batches when absent or unusable, and its ceiling (vendor: "default 50, max 100").
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 100;
 
-/// Precomputed, pre-validated responses and indexes.
+/// How Runtype's credentials look: its docs send `Authorization: rt_...` without the scheme
+/// word, and its keys start with `rt_live_` or `rt_test_`.
+pub fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        bare_key_prefixes: vec!["rt_".into()],
+        key_hint: Some("keys start with rt_live_ or rt_test_".into()),
+    }
+}
+
+/// Precomputed, pre-validated responses and indexes of one loaded World (immutable).
 #[derive(Debug, Default)]
 pub struct Evals {
     /// (evalGroupId, recordId) -> the unfiltered compare-record body.
@@ -48,18 +58,6 @@ pub struct Evals {
     group: HashMap<String, Bytes>,
     /// Every fixture batch, newest first: (evalGroupId, status, summary).
     listing: Vec<(String, String, Value)>,
-    /// Eval groups created by submit since start-up (or the last reset).
-    submissions: Submissions,
-    /// Request-dependent answers over fixture groups, built and validated once per request.
-    memo: Memo,
-    /// The 200 schema of each bound operation, for validating what the memo keeps.
-    schemas: HashMap<EvalOperation, CompiledSchema>,
-}
-
-impl Default for Submissions {
-    fn default() -> Self {
-        Submissions::new(SubmitSettings::default())
-    }
 }
 
 /// A group to answer from: a fixture group (whose unfiltered bodies are cached) or a submitted
@@ -86,17 +84,8 @@ impl Evals {
     pub fn prepare(
         fixtures: &FixtureStore,
         bound: &[(EvalOperation, &Operation)],
-        submit: SubmitSettings,
     ) -> Result<Evals, FixtureError> {
-        let mut evals = Evals {
-            submissions: Submissions::new(submit),
-            ..Evals::default()
-        };
-        for (binding, operation) in bound {
-            if let Some(schema) = success_schema(operation) {
-                evals.schemas.insert(*binding, schema.clone());
-            }
-        }
+        let mut evals = Evals::default();
         // Groups are independent: build and check them on every core, merge in order.
         let prepared =
             crate::parallel::map(fixtures.groups(), |loaded| prepare_group(loaded, bound));
@@ -124,9 +113,17 @@ impl Evals {
         Ok(evals)
     }
 
-    /// Forgets submitted evals: the state is the fixtures' again.
-    pub fn reset(&self) {
-        self.submissions.reset();
+    /// How Runtype words an error chosen on purpose with `Prefer: code=NNN`, where it knows
+    /// better than the generic wording: its key hint on 401, its quota on 402.
+    pub fn simulated_error(status: u16, submissions: &Submissions) -> Option<ErrorDetail> {
+        match status {
+            401 => Some(
+                ErrorDetail::new("INVALID_API_KEY", "the API key is invalid or has expired")
+                    .suggest("Send `Authorization: Bearer <your API key>` with an active key (keys start with rt_live_ or rt_test_)."),
+            ),
+            402 => Some(submissions.limit_exceeded()),
+            _ => None,
+        }
     }
 
     pub fn handle(&self, operation: EvalOperation, input: &HandlerInput<'_>) -> HandlerResult {
@@ -140,17 +137,26 @@ impl Evals {
                         cached(&self.compare, &loaded.group.eval_group_id)
                     }
                     (Some(filter), GroupRef::Fixture(loaded)) => {
-                        Ok(self.memo(operation, body, || compare_body(loaded, Some(&filter))))
+                        let key = memo_key("compare", &[&loaded.group.eval_group_id], &filter);
+                        Ok(remembered(input, key, || {
+                            compare_body(loaded, Some(&filter))
+                        }))
                     }
-                    (filter, _) => Ok(Reply::json(200, compare_body(&group, filter.as_ref()))),
+                    (filter, _) => Ok(Answer::computed(Reply::json(
+                        200,
+                        compare_body(&group, filter.as_ref()),
+                    ))),
                 }
             }
-            EvalOperation::GetGroup => match self
-                .visible_group(input, path_param(input, "groupId"))?
-            {
-                GroupRef::Fixture(loaded) => cached(&self.group, &loaded.group.eval_group_id),
-                GroupRef::Submitted(loaded) => Ok(Reply::json(200, batches::group_body(&loaded))),
-            },
+            EvalOperation::GetGroup => {
+                match self.visible_group(input, path_param(input, "groupId"))? {
+                    GroupRef::Fixture(loaded) => cached(&self.group, &loaded.group.eval_group_id),
+                    GroupRef::Submitted(loaded) => Ok(Answer::computed(Reply::json(
+                        200,
+                        batches::group_body(&loaded),
+                    ))),
+                }
+            }
             EvalOperation::Results => self.results(input, path_param(input, "id")),
             EvalOperation::ListBatches => Ok(self.list_batches(input)),
             EvalOperation::AnalyzeSteps => {
@@ -168,28 +174,39 @@ impl Evals {
                 let case_sensitive = body["caseSensitive"].as_bool().unwrap_or(false);
                 let patterns = analyze::compile_terms(&terms, case_sensitive)
                     .map_err(ApiError::InvalidRequest)?;
-                let build =
-                    || analyze::analyze_body(&group, &strings("stepIds"), &terms, &patterns);
+                let step_ids = strings("stepIds");
+                let build = || analyze::analyze_body(&group, &step_ids, &terms, &patterns);
                 match &group {
-                    GroupRef::Fixture(_) => Ok(self.memo(operation, body, build)),
-                    GroupRef::Submitted(_) => Ok(Reply::json(200, build())),
+                    GroupRef::Fixture(loaded) => {
+                        // Terms keep their order (the answer lists them in it); step ids do not.
+                        let steps: HashSet<&str> = step_ids.iter().map(String::as_str).collect();
+                        let sensitivity = if case_sensitive { "case" } else { "nocase" };
+                        let terms_key = terms.join("\u{0}");
+                        let key = memo_key(
+                            "analyze",
+                            &[&loaded.group.eval_group_id, sensitivity, &terms_key],
+                            &steps,
+                        );
+                        Ok(remembered(input, key, build))
+                    }
+                    GroupRef::Submitted(_) => Ok(Answer::computed(Reply::json(200, build()))),
                 }
             }
             EvalOperation::Submit => {
-                let answer = self
+                let answer = input
                     .submissions
                     .submit(input.fixtures, body, input.principal)?;
-                Ok(Reply::json(200, answer))
+                Ok(Answer::computed(Reply::json(200, answer)))
             }
             EvalOperation::Stream => {
                 let events = stream::stream_events(input.fixtures, body)?;
-                self.submissions.charge(input.principal)?;
-                Ok(Reply {
+                input.submissions.charge(input.principal)?;
+                Ok(Answer::computed(Reply {
                     status: 200,
                     content_type: Some("text/event-stream".into()),
                     body: ReplyBody::EventStream(events),
                     mock_marker: None,
-                })
+                }))
             }
         }
     }
@@ -211,21 +228,16 @@ impl Evals {
                 &(group_id.to_string(), record_id.to_string()),
             ),
             (Some(filter), GroupRef::Fixture(loaded)) => {
-                Ok(self.memo(EvalOperation::CompareRecord, body, || {
+                let key = memo_key("compare-record", &[group_id, record_id], &filter);
+                Ok(remembered(input, key, || {
                     compare_record::compare_record_body(loaded, record_id, Some(&filter))
                 }))
             }
-            (filter, _) => Ok(Reply::json(
+            (filter, _) => Ok(Answer::computed(Reply::json(
                 200,
                 compare_record::compare_record_body(&group, record_id, filter.as_ref()),
-            )),
+            ))),
         }
-    }
-
-    /// A fixture-derived answer that depends only on the request body: built once per body.
-    fn memo(&self, operation: EvalOperation, body: &Value, build: impl FnOnce() -> Value) -> Reply {
-        let key = format!("{operation:?} {body}");
-        self.memo.answer(key, self.schemas.get(&operation), build)
     }
 
     fn results(&self, input: &HandlerInput<'_>, batch_id: &str) -> HandlerResult {
@@ -240,11 +252,12 @@ impl Evals {
             if !input.principal.may_read_group(&loaded.group.eval_group_id) {
                 return Err(not_found());
             }
-            // Validated at load (see `prepare_group`); the data has not changed since.
+            // Validated at load (see `prepare_group`) and rebuilt from the same immutable data:
+            // a prepared answer that is not kept, since it is the largest and rarely asked for.
             let body = results::results_body(loaded, &loaded.group.batches[index]);
-            return Ok(memo::prevalidated(Bytes::from(body.to_string())));
+            return Ok(Answer::Prepared(Bytes::from(body.to_string())));
         }
-        let loaded = self
+        let loaded = input
             .submissions
             .group_of_batch(batch_id)
             .ok_or_else(not_found)?;
@@ -254,14 +267,17 @@ impl Evals {
             .iter()
             .find(|b| b.batch_execution_id == batch_id)
             .ok_or_else(not_found)?;
-        Ok(Reply::json(200, results::results_body(&loaded, batch)))
+        Ok(Answer::computed(Reply::json(
+            200,
+            results::results_body(&loaded, batch),
+        )))
     }
 
     /// Newest first; a key limited to some groups sees only their batches. `limit` and
     /// `offset` are strings in the vendor spec and it declares no 400 here, so they are read
     /// leniently, as the real service's `parseInt` would: an unusable limit is 50, any limit is
     /// clamped to 1..=100, an unusable or negative offset is 0.
-    fn list_batches(&self, input: &HandlerInput<'_>) -> Reply {
+    fn list_batches(&self, input: &HandlerInput<'_>) -> Answer {
         let query = &input.request.query;
         let number = |name: &str| {
             query
@@ -275,7 +291,7 @@ impl Evals {
             .get("status")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty());
-        let submitted: Vec<(String, String, Value)> = self
+        let submitted: Vec<(String, String, Value)> = input
             .submissions
             .all()
             .iter()
@@ -303,14 +319,14 @@ impl Evals {
             .take(limit)
             .map(|(_, _, summary)| summary.clone())
             .collect();
-        Reply::json(200, list_body(page, limit, offset))
+        Answer::computed(Reply::json(200, list_body(page, limit, offset)))
     }
 
     /// A group by id, fixtures first.
     fn find_group<'a>(&self, input: &HandlerInput<'a>, group_id: &str) -> Option<GroupRef<'a>> {
         match input.fixtures.group(group_id) {
             Some(loaded) => Some(GroupRef::Fixture(loaded)),
-            None => self
+            None => input
                 .submissions
                 .group(group_id)
                 .map(|g| GroupRef::Submitted(Box::new(g))),
@@ -499,7 +515,36 @@ where
             .suggest("This is a bug in evalmock: please report the request that caused it."),
         )
     })?;
-    Ok(memo::prevalidated(bytes))
+    Ok(Answer::Prepared(bytes))
+}
+
+/// A fixture answer that depends on the request: remembered by the engine once validated.
+fn remembered(input: &HandlerInput<'_>, key: String, build: impl FnOnce() -> Value) -> Answer {
+    match input.memo.get(input.generation, &key) {
+        Some(bytes) => Answer::Remembered(bytes),
+        None => Answer::Computed {
+            reply: Reply::json(200, build()),
+            memo_key: Some(key),
+        },
+    }
+}
+
+/// A memo key from the normalised inputs that determine an answer: the operation, its ids and
+/// the step filter as a sorted set. Unknown body fields never reach it.
+fn memo_key(operation: &str, ids: &[&str], steps: &HashSet<&str>) -> String {
+    let mut steps: Vec<&str> = steps.iter().copied().collect();
+    steps.sort_unstable();
+    let mut key = String::with_capacity(
+        operation.len() + ids.iter().map(|i| i.len() + 1).sum::<usize>() + steps.len() * 32,
+    );
+    key.push_str(operation);
+    for id in ids {
+        key.push('|');
+        key.push_str(id);
+    }
+    key.push('|');
+    key.push_str(&steps.join(","));
+    key
 }
 
 fn str_field<'a>(body: &'a Value, field: &str) -> &'a str {

@@ -107,19 +107,26 @@ impl Submissions {
             ));
         }
         let mut state = self.lock();
-        if let Some(quota) = self.settings.quota
-            && state.usage >= quota
+        if self
+            .settings
+            .quota
+            .is_some_and(|quota| state.usage >= quota)
         {
-            return Err(ApiError::PaymentRequired(
-                ErrorDetail::new(
-                    "LIMIT_EXCEEDED",
-                    format!("the eval quota of {quota} runs has been used up"),
-                )
-                .suggest("Wait for the quota to reset, or restore it with POST /__mock/reset (or a restart)."),
-            ));
+            return Err(ApiError::PaymentRequired(self.limit_exceeded()));
         }
         state.usage += 1;
         Ok(())
+    }
+
+    /// The 402 detail, worded with the configured quota (`--submit-quota`).
+    pub fn limit_exceeded(&self) -> ErrorDetail {
+        let message = match self.settings.quota {
+            Some(quota) => format!("the eval quota of {quota} runs has been used up"),
+            None => "the eval execution limit of your plan has been reached".to_string(),
+        };
+        ErrorDetail::new("LIMIT_EXCEEDED", message).suggest(
+            "Wait for the quota to reset, or restore it with POST /__mock/reset (or a restart).",
+        )
     }
 
     pub fn submit(

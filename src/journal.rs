@@ -1,0 +1,407 @@
+//! The request journal: a bounded, in-memory record of what the mock was asked and what it
+//! decided, read by `GET /__mock/requests`, the live page and its event feed.
+//!
+//! Recording sits on the hot path of every request, so an entry keeps what the request already
+//! has (the header map, the body `Bytes`, the engine's `Outcome` parts) and is rendered to JSON
+//! only when somebody reads it. Bodies are kept up to a byte cap: a prefix is copied when a
+//! body is larger, so a 2 MB upload never pins 2 MB per entry, and a body within the cap is
+//! shared, not copied. Credentials are redacted when an entry is rendered, so they never reach
+//! the admin API, the page or a dump.
+//!
+//! One narrow lock guards the ring; new entries are also broadcast to live subscribers (the
+//! page's event stream), which costs nothing when nobody listens.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+
+use crate::engine::Source;
+use crate::validate::Violation;
+
+/// Entries kept when `--journal-size` is not given.
+pub const DEFAULT_CAPACITY: usize = 1000;
+/// Bytes of each request and response body kept when `--journal-body-limit` is not given:
+/// enough for most answers of the bundled API (a compare-record answer is ~10 KB, so it is cut),
+/// small enough that a full journal stays within a few MB.
+pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024;
+/// What replaces a credential in a rendered entry.
+pub const REDACTED: &str = "[redacted]";
+
+/// Which way a violation points: the client broke the spec, or the answer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Request,
+    Response,
+}
+
+/// One side of an exchange as recorded: headers and a (possibly cut) body.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub headers: HeaderMap,
+    /// At most the journal's body limit.
+    pub body: Bytes,
+    /// The body's full length.
+    pub body_bytes: usize,
+}
+
+/// One request and what the mock decided, numbered by the journal.
+#[derive(Debug)]
+pub struct Entry {
+    pub id: u64,
+    pub exchange: Exchange,
+}
+
+/// What is recorded of one request and what the mock decided.
+#[derive(Debug)]
+pub struct Exchange {
+    /// Milliseconds since the Unix epoch when the request arrived.
+    pub time_ms: i64,
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub operation: Option<Arc<str>>,
+    pub status: StatusCode,
+    pub source: Source,
+    pub duration: Duration,
+    pub error_codes: Vec<String>,
+    pub violations: Vec<(Direction, Violation)>,
+    /// Whole when recorded; the journal cuts them to its body limit.
+    pub request: Side,
+    pub response: Side,
+}
+
+impl Side {
+    /// A side with its whole body.
+    pub fn new(headers: HeaderMap, body: Bytes) -> Side {
+        Side {
+            headers,
+            body_bytes: body.len(),
+            body,
+        }
+    }
+
+    /// Keeps the body whole when it is within `limit` (shared, not copied), else a copy of
+    /// its first `limit` bytes, so a large body is never pinned by the journal.
+    fn cut(self, limit: usize) -> Side {
+        if self.body.len() <= limit {
+            return self;
+        }
+        Side {
+            body: Bytes::copy_from_slice(&self.body[..limit]),
+            ..self
+        }
+    }
+}
+
+/// What the live feed carries.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Entry(Arc<Entry>),
+    /// The journal was emptied.
+    Cleared,
+    /// A reload was attempted: its result as JSON.
+    Reload(Value),
+}
+
+/// Filters of `GET /__mock/requests`.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub operation: Option<String>,
+    pub status: Option<StatusFilter>,
+    /// Only entries with a greater id.
+    pub since: Option<u64>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Exact(u16),
+    /// `4xx`: the hundreds digit.
+    Class(u16),
+}
+
+impl StatusFilter {
+    /// `404` or `4xx` (any case).
+    pub fn parse(text: &str) -> Option<StatusFilter> {
+        let text = text.trim().to_ascii_lowercase();
+        if let Some(class) = text.strip_suffix("xx") {
+            return class
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (1..=5).contains(c))
+                .map(StatusFilter::Class);
+        }
+        text.parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .map(StatusFilter::Exact)
+    }
+
+    fn matches(self, status: StatusCode) -> bool {
+        match self {
+            StatusFilter::Exact(code) => status.as_u16() == code,
+            StatusFilter::Class(class) => status.as_u16() / 100 == class,
+        }
+    }
+}
+
+/// The bounded journal. Cheap to share: every method takes `&self`.
+#[derive(Debug)]
+pub struct Journal {
+    capacity: usize,
+    body_limit: usize,
+    next_id: AtomicU64,
+    entries: Mutex<VecDeque<Arc<Entry>>>,
+    feed: broadcast::Sender<Event>,
+}
+
+impl Journal {
+    /// A journal of `capacity` entries (0 records nothing), keeping `body_limit` bytes of each body.
+    pub fn new(capacity: usize, body_limit: usize) -> Journal {
+        let (feed, _) = broadcast::channel(256);
+        Journal {
+            capacity,
+            body_limit,
+            next_id: AtomicU64::new(1),
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            feed,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records one exchange, dropping the oldest entry when full, and tells live subscribers.
+    pub fn record(&self, mut exchange: Exchange) {
+        if self.capacity == 0 {
+            return;
+        }
+        exchange.request = exchange.request.cut(self.body_limit);
+        exchange.response = exchange.response.cut(self.body_limit);
+        let entry = Arc::new(Entry {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            exchange,
+        });
+        {
+            let mut entries = self.lock();
+            if entries.len() >= self.capacity {
+                entries.pop_front();
+            }
+            entries.push_back(entry.clone());
+        }
+        // No subscriber is not an error: the page may simply not be open.
+        let _ = self.feed.send(Event::Entry(entry));
+    }
+
+    /// Matching entries, newest first.
+    pub fn query(&self, filter: &Filter) -> Vec<Arc<Entry>> {
+        let entries = self.lock();
+        entries
+            .iter()
+            .rev()
+            .filter(|e| filter.since.is_none_or(|since| e.id > since))
+            .filter(|e| {
+                let x = &e.exchange;
+                filter.operation.as_deref().is_none_or(|wanted| {
+                    x.operation.as_deref() == Some(wanted)
+                        || format!("{} {}", x.method, x.path) == wanted
+                })
+            })
+            .filter(|e| filter.status.is_none_or(|s| s.matches(e.exchange.status)))
+            .take(filter.limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Every entry, oldest first (for dumps).
+    pub fn all(&self) -> Vec<Arc<Entry>> {
+        self.lock().iter().cloned().collect()
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+        let _ = self.feed.send(Event::Cleared);
+    }
+
+    /// Tells live subscribers about something that is not a request (a reload).
+    pub fn announce(&self, event: Event) {
+        let _ = self.feed.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.feed.subscribe()
+    }
+
+    /// Live feeds open now.
+    pub fn subscribers(&self) -> usize {
+        self.feed.receiver_count()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Entry>>> {
+        // Writers push or pop whole entries: a poisoned lock still holds a consistent ring.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Entry {
+    /// The entry as the admin API and the page show it, credentials redacted.
+    pub fn to_json(&self) -> Value {
+        let x = &self.exchange;
+        json!({
+            "id": self.id,
+            "time": crate::clock::iso_ms(x.time_ms),
+            "method": x.method.as_str(),
+            "path": x.path,
+            "query": x.query,
+            "operation": x.operation.as_deref(),
+            "status": x.status.as_u16(),
+            "source": x.source.to_json(),
+            "durationMs": (x.duration.as_secs_f64() * 1e6).round() / 1e3,
+            "errorCodes": x.error_codes,
+            "violations": x.violations.iter().map(|(direction, v)| json!({
+                "direction": match direction {
+                    Direction::Request => "request",
+                    Direction::Response => "response",
+                },
+                "code": v.code.as_str(),
+                "path": v.path,
+                "message": v.message,
+                "suggestion": v.suggestion,
+            })).collect::<Vec<_>>(),
+            "request": side_json(&x.request),
+            "response": side_json(&x.response),
+        })
+    }
+}
+
+fn side_json(side: &Side) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &side.headers {
+        let shown = if is_credential(name.as_str()) {
+            REDACTED.to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        // Repeated headers are joined as HTTP allows, so none is hidden.
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&shown);
+            }
+            _ => {
+                headers.insert(name.as_str().to_string(), Value::String(shown));
+            }
+        }
+    }
+    json!({
+        "headers": headers,
+        "body": String::from_utf8_lossy(&side.body),
+        "bodyBytes": side.body_bytes,
+        "truncated": side.body.len() < side.body_bytes,
+    })
+}
+
+/// Headers that carry credentials: `Authorization`, cookies, and anything named like a key,
+/// token, secret, password or session.
+pub fn is_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || ["key", "token", "secret", "password", "session", "auth"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, status: u16) -> Exchange {
+        Exchange {
+            time_ms: 0,
+            method: Method::GET,
+            path: path.to_string(),
+            query: None,
+            operation: None,
+            status: StatusCode::from_u16(status).expect("status"),
+            source: Source::Generated,
+            duration: Duration::ZERO,
+            error_codes: Vec::new(),
+            violations: Vec::new(),
+            request: Side::new(HeaderMap::new(), Bytes::from_static(b"0123456789")),
+            response: Side::new(HeaderMap::new(), Bytes::new()),
+        }
+    }
+
+    #[test]
+    fn a_full_journal_drops_the_oldest_entry() {
+        let journal = Journal::new(2, 4);
+        for path in ["/a", "/b", "/c"] {
+            journal.record(entry(path, 200));
+        }
+        let filter = Filter {
+            limit: 10,
+            ..Filter::default()
+        };
+        let paths: Vec<String> = journal
+            .query(&filter)
+            .iter()
+            .map(|e| e.exchange.path.clone())
+            .collect();
+        assert_eq!(paths, ["/c", "/b"]);
+    }
+
+    #[test]
+    fn bodies_over_the_limit_are_cut_and_say_so() {
+        let journal = Journal::new(1, 4);
+        journal.record(entry("/a", 200));
+        let json = journal.all()[0].to_json();
+        assert_eq!(json["request"]["body"], "0123");
+        assert_eq!(json["request"]["bodyBytes"], 10);
+        assert_eq!(json["request"]["truncated"], true);
+    }
+
+    #[test]
+    fn status_filters_read_exact_codes_and_classes() {
+        assert_eq!(StatusFilter::parse("404"), Some(StatusFilter::Exact(404)));
+        assert_eq!(StatusFilter::parse("4XX"), Some(StatusFilter::Class(4)));
+        assert_eq!(StatusFilter::parse("6xx"), None);
+        assert_eq!(StatusFilter::parse("99"), None);
+        assert_eq!(StatusFilter::parse("abc"), None);
+    }
+
+    #[test]
+    fn credentials_are_recognised_by_name() {
+        for name in [
+            "Authorization",
+            "cookie",
+            "x-api-key",
+            "X-Auth-Token",
+            "client-secret",
+        ] {
+            assert!(is_credential(name), "{name}");
+        }
+        for name in ["content-type", "accept", "prefer"] {
+            assert!(!is_credential(name), "{name}");
+        }
+    }
+}

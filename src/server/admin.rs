@@ -1,0 +1,285 @@
+//! The admin API under `/__mock/` (described by `specs/admin.yaml`) and the live page.
+//!
+//! Everything here reads or steers the running mock: the journal, the World's origins, the
+//! Runtime's state, a reload. Problems are RFC 9457 problem documents with the
+//! `evalmock-error` header, like every complaint of the mock itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+use crate::engine::MOCK_ERROR_HEADER;
+use crate::journal::{Event, Filter, StatusFilter};
+use crate::reload::Trigger;
+
+/// The live page: plain HTML, CSS and JS in one file, embedded so it works offline.
+const PAGE: &str = include_str!("page.html");
+/// Entries `GET /__mock/requests` returns when no `limit` is given, and the most it returns.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+/// A comment line sent on an idle feed, so proxies and browsers keep the connection.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub(super) async fn page_redirect() -> Redirect {
+    Redirect::permanent("/__mock/")
+}
+
+pub(super) async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+/// What is loaded and how the mock is doing: for people checking it, and for scripts waiting
+/// for it to be ready. `degraded` when the last reload failed (the last good files serve).
+pub(super) async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let mock = &state.mock;
+    let world = mock.world();
+    let runtime = mock.runtime();
+    let last_reload = runtime.last_reload();
+    let status = match &last_reload {
+        Some(report) if !report.ok() => "degraded",
+        _ => "ok",
+    };
+    let (memo_entries, memo_bytes) = runtime.memo.usage();
+    axum::Json(json!({
+        "status": status,
+        "spec": {
+            "title": world.spec.title,
+            "origin": world.spec.origin,
+            "openapi": world.spec.version.to_string(),
+            "operations": world.spec.operations().iter().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
+            "handledByFixtures": world.bound_operations().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
+        },
+        "fixtures": {
+            "origin": world.fixtures_origin,
+            "evalGroups": world.fixtures.groups().iter().map(|g| g.group.eval_group_id.as_str()).collect::<Vec<_>>(),
+        },
+        "activeStreams": runtime.active_streams(),
+        "journal": {
+            "entries": runtime.journal.len(),
+            "capacity": runtime.journal.capacity(),
+            "subscribers": runtime.journal.subscribers(),
+        },
+        "memo": { "entries": memo_entries, "bytes": memo_bytes },
+        "watching": state.watching,
+        "lastReload": last_reload.map(|r| r.to_json()),
+    }))
+    .into_response()
+}
+
+/// Restores the fixtures' state (submitted evals forgotten, quota restored, memo cleared);
+/// the journal is kept.
+pub(super) async fn reset(State(state): State<Arc<AppState>>) -> Response {
+    state.mock.runtime().reset();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Loads the files again now: 200 with the result when the new files serve, 422 when they are
+/// broken (the last good files keep serving).
+pub(super) async fn reload(State(state): State<Arc<AppState>>) -> Response {
+    let mock = state.mock.clone();
+    let report = match tokio::task::spawn_blocking(move || mock.reload(Trigger::Admin)).await {
+        Ok(report) => report,
+        Err(e) => {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reload-failed",
+                "The reload did not finish",
+                &format!("loading the files stopped unexpectedly: {e}"),
+            );
+        }
+    };
+    let status = if report.ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, axum::Json(report.to_json())).into_response()
+}
+
+pub(super) async fn list_requests(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Response {
+    let filter = match parse_filter(request.uri().query().unwrap_or_default()) {
+        Ok(filter) => filter,
+        Err(detail) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-admin-request",
+                "The journal filter cannot be understood",
+                &detail,
+            );
+        }
+    };
+    let journal = &state.mock.runtime().journal;
+    let entries: Vec<Value> = journal.query(&filter).iter().map(|e| e.to_json()).collect();
+    axum::Json(json!({
+        "entries": entries,
+        "total": journal.len(),
+        "capacity": journal.capacity(),
+    }))
+    .into_response()
+}
+
+pub(super) async fn clear_requests(State(state): State<Arc<AppState>>) -> Response {
+    state.mock.runtime().journal.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// New journal entries, clears and reload results as server-sent events, until the client
+/// goes away or the server shuts down.
+pub(super) async fn request_stream(State(state): State<Arc<AppState>>) -> Response {
+    let receiver = state.mock.runtime().journal.subscribe();
+    let closing = state.closing.clone();
+    let hello = futures_util::stream::once(async {
+        Ok::<Bytes, std::convert::Infallible>(Bytes::from_static(b": connected\n\n"))
+    });
+    let events = futures_util::stream::unfold(
+        (receiver, closing),
+        |(mut receiver, mut closing)| async move {
+            if *closing.borrow() {
+                return None;
+            }
+            let message = tokio::select! {
+                event = receiver.recv() => match event {
+                    Ok(event) => sse_message(&event),
+                    // A slow reader missed some entries: say so; the page refetches.
+                    Err(RecvError::Lagged(missed)) => format!("event: lagged\ndata: {{\"missed\":{missed}}}\n\n"),
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = closing.changed() => return None,
+                _ = tokio::time::sleep(KEEP_ALIVE) => ": keep-alive\n\n".to_string(),
+            };
+            Some((Ok(Bytes::from(message)), (receiver, closing)))
+        },
+    );
+    let mut response = Response::new(Body::from_stream(futures_util::StreamExt::chain(
+        hello, events,
+    )));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn sse_message(event: &Event) -> String {
+    match event {
+        Event::Entry(entry) => format!(
+            "id: {}\nevent: entry\ndata: {}\n\n",
+            entry.id,
+            entry.to_json()
+        ),
+        Event::Cleared => "event: cleared\ndata: {}\n\n".to_string(),
+        Event::Reload(report) => format!("event: reload\ndata: {report}\n\n"),
+    }
+}
+
+/// The served document: JSON by default, YAML with `?format=yaml` or `Accept: application/yaml`.
+pub(super) async fn spec(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let world = state.mock.world();
+    let query = request.uri().query().unwrap_or_default();
+    let format = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    let accepts_yaml = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"));
+    let yaml = match format.as_deref() {
+        Some("yaml" | "yml") => true,
+        Some("json") => false,
+        Some(other) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-admin-request",
+                "Unknown spec format",
+                &format!("format={other:?} is not served; use format=json or format=yaml."),
+            );
+        }
+        None => accepts_yaml,
+    };
+    let document = world.spec_json();
+    if yaml {
+        match serde_norway::to_string(&document) {
+            Ok(text) => ([(header::CONTENT_TYPE, "application/yaml")], text).into_response(),
+            Err(e) => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "The spec cannot be written as YAML",
+                &e.to_string(),
+            ),
+        }
+    } else {
+        axum::Json(document).into_response()
+    }
+}
+
+fn parse_filter(query: &str) -> Result<Filter, String> {
+    let mut filter = Filter {
+        limit: DEFAULT_LIMIT,
+        ..Filter::default()
+    };
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "operation" if !value.is_empty() => filter.operation = Some(value.into_owned()),
+            "status" if !value.is_empty() => {
+                filter.status = Some(StatusFilter::parse(&value).ok_or_else(|| {
+                    format!("status={value:?} is neither a status (404) nor a class (4xx)")
+                })?);
+            }
+            "since" if !value.is_empty() => {
+                filter.since = Some(value.parse().map_err(|_| {
+                    format!("since={value:?} must be an entry id (a whole number)")
+                })?);
+            }
+            "limit" if !value.is_empty() => {
+                filter.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        format!("limit={value:?} must be a whole number from 1 to {MAX_LIMIT}")
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(filter)
+}
+
+fn problem(status: StatusCode, kind: &'static str, title: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": format!("urn:evalmock:error:{kind}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/problem+json"),
+            (axum::http::HeaderName::from_static(MOCK_ERROR_HEADER), kind),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,194 @@
+//! The World: everything loaded from files and prepared once (the spec with its compiled
+//! schemas, the fixtures with their indexes, the domain's prepared and validated answers).
+//!
+//! A World is immutable. Reloading builds a new one from the files, in full, and the server
+//! swaps it in whole (see `engine::Mock`), so a request always sees one consistent World and
+//! a broken edit never replaces a good one. What changes while serving lives in the Runtime.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::auth::AuthSettings;
+use crate::config::{BUNDLED_SPEC, BUNDLED_SPEC_NAME, Sources};
+use crate::domain::EvalOperation;
+use crate::domain::evals::{self, Evals};
+use crate::fixtures::{self, FixtureError, FixtureStore};
+use crate::spec::{Operation, Spec, SpecError};
+
+/// Why loading failed; each names the file and the place inside it.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the spec {path}: {message}")]
+    SpecUnreadable { path: String, message: String },
+    #[error("the spec is invalid: {0}")]
+    Spec(#[from] SpecError),
+    #[error("the fixtures are invalid: {0}")]
+    Fixtures(#[from] FixtureError),
+}
+
+/// Where a load error is: file, place inside it, and what is wrong (for `/__mock/health`,
+/// the page and the reload log line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorLocation {
+    pub file: String,
+    /// A JSON pointer (spec) or dotted path (fixtures) inside the file; empty for the file.
+    pub pointer: String,
+    pub message: String,
+}
+
+impl LoadError {
+    pub fn location(&self) -> ErrorLocation {
+        match self {
+            LoadError::SpecUnreadable { path, message } => ErrorLocation {
+                file: path.clone(),
+                pointer: String::new(),
+                message: message.clone(),
+            },
+            LoadError::Spec(SpecError::Syntax {
+                origin, message, ..
+            }) => ErrorLocation {
+                file: origin.clone(),
+                pointer: String::new(),
+                message: message.clone(),
+            },
+            LoadError::Spec(SpecError::Invalid {
+                origin,
+                pointer,
+                message,
+            }) => ErrorLocation {
+                file: origin.clone(),
+                pointer: pointer.clone(),
+                message: message.clone(),
+            },
+            LoadError::Fixtures(FixtureError::Io { path, message }) => ErrorLocation {
+                file: path.clone(),
+                pointer: String::new(),
+                message: message.clone(),
+            },
+            LoadError::Fixtures(FixtureError::Invalid {
+                file,
+                path,
+                message,
+            }) => ErrorLocation {
+                file: file.clone(),
+                pointer: path.clone(),
+                message: message.clone(),
+            },
+        }
+    }
+}
+
+/// One loaded, checked and prepared state of the files.
+#[derive(Debug)]
+pub struct World {
+    pub spec: Spec,
+    /// The spec's text as loaded, for `GET /__mock/spec`.
+    pub spec_text: String,
+    pub fixtures: FixtureStore,
+    /// Where the fixtures came from (a folder, or the embedded set), for `/__mock/health`.
+    pub fixtures_origin: String,
+    /// Per operation index: the domain handler serving it, if any.
+    bindings: Vec<Option<EvalOperation>>,
+    pub(crate) evals: Evals,
+    /// How credentials look: the domain's settings when it serves any operation.
+    pub auth: AuthSettings,
+    /// Counts Worlds loaded in this process, so answers remembered from an older World are
+    /// recognised as stale.
+    pub generation: u64,
+}
+
+impl World {
+    /// Loads, checks and indexes everything: all the work that must never happen per request.
+    pub fn load(sources: &Sources, generation: u64) -> Result<World, LoadError> {
+        let (spec_text, origin) = match &sources.spec {
+            None => (BUNDLED_SPEC.to_string(), BUNDLED_SPEC_NAME.to_string()),
+            Some(path) => (read_spec(path)?, path.display().to_string()),
+        };
+        let spec = Spec::load(&spec_text, &origin)?;
+        let (files, fixtures_origin) = match &sources.fixtures {
+            None => (
+                fixtures::bundled_files(),
+                "fixtures/ (embedded)".to_string(),
+            ),
+            Some(dir) => (fixtures::read_dir(dir)?, dir.display().to_string()),
+        };
+        let fixtures = FixtureStore::load(files)?;
+        World::new(spec, spec_text, fixtures, fixtures_origin, generation)
+    }
+
+    /// Binds the spec's operations to domain handlers and prepares (and validates) every
+    /// fixture-derived answer.
+    pub fn new(
+        spec: Spec,
+        spec_text: String,
+        fixtures: FixtureStore,
+        fixtures_origin: String,
+        generation: u64,
+    ) -> Result<World, LoadError> {
+        let bindings: Vec<Option<EvalOperation>> = spec
+            .operations()
+            .iter()
+            .map(|op| EvalOperation::bind(&op.method, &op.path_template))
+            .collect();
+        let bound: Vec<(EvalOperation, &Operation)> = bindings
+            .iter()
+            .zip(spec.operations())
+            .filter_map(|(binding, op)| binding.map(|b| (b, op)))
+            .collect();
+        let evals = Evals::prepare(&fixtures, &bound)?;
+        let auth = if bound.is_empty() {
+            AuthSettings::default()
+        } else {
+            evals::auth_settings()
+        };
+        Ok(World {
+            spec,
+            spec_text,
+            fixtures,
+            fixtures_origin,
+            bindings,
+            evals,
+            auth,
+            generation,
+        })
+    }
+
+    /// The domain handler of the operation at `index`, if one serves it.
+    pub fn binding(&self, index: usize) -> Option<EvalOperation> {
+        self.bindings.get(index).copied().flatten()
+    }
+
+    /// Operations served by a domain handler rather than by examples.
+    pub fn bound_operations(&self) -> impl Iterator<Item = &Operation> {
+        self.spec
+            .operations()
+            .iter()
+            .zip(&self.bindings)
+            .filter(|(_, b)| b.is_some())
+            .map(|(op, _)| op)
+    }
+
+    /// The served document as JSON (parsed from the text it was loaded from).
+    pub fn spec_json(&self) -> Value {
+        serde_norway::from_str::<Value>(&self.spec_text).unwrap_or(Value::Null)
+    }
+}
+
+fn read_spec(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|e| LoadError::SpecUnreadable {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The files a World is read from, for the watcher: the spec file and the fixture folder
+/// given on the command line (the embedded defaults cannot change while running).
+pub fn watched_paths(sources: &Sources) -> Vec<PathBuf> {
+    sources
+        .spec
+        .iter()
+        .chain(sources.fixtures.iter())
+        .cloned()
+        .collect()
+}
