@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 
 use crate::auth;
 use crate::config::Sources;
-use crate::domain::evals::{Evals, SubmitSettings};
+use crate::domain::evals::Evals;
+pub use crate::domain::evals::SubmitSettings;
 use crate::domain::{Answer, HandlerInput};
 use crate::error::{ApiError, MockError};
 use crate::journal::{Direction, Exchange, Journal, Side};

@@ -35,20 +35,20 @@
 //! `application/problem+json` with an `evalmock-error` header.
 
 pub mod app;
-pub mod auth;
+pub(crate) mod auth;
 pub mod cli;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
-pub mod domain;
+pub(crate) mod domain;
 pub mod engine;
-pub mod error;
-pub mod fixtures;
-pub mod journal;
-pub mod memo;
-pub mod parallel;
+pub(crate) mod error;
+pub(crate) mod fixtures;
+pub(crate) mod journal;
+pub(crate) mod memo;
+pub(crate) mod parallel;
 pub mod reload;
 pub mod respond;
-pub mod runtime;
+pub(crate) mod runtime;
 pub mod server;
 pub mod spec;
 pub mod validate;

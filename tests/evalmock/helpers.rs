@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use evalmock::config::Sources;
-use evalmock::domain::evals::SubmitSettings;
 use evalmock::engine::EngineOptions;
+use evalmock::engine::SubmitSettings;
 use evalmock::server::{self, AppState};
 use serde_json::Value;
 use tokio::net::TcpListener;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use evalmock::config::Sources;
-use evalmock::domain::evals::SubmitSettings;
 use evalmock::engine::EngineOptions;
+use evalmock::engine::SubmitSettings;
 use reqwest::Method;
 use serde_json::{Value, json};
 
