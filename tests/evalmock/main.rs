@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod compare_record;
 mod consistency;
+mod fixture_data;
 mod mock_errors;
 mod operations;
 mod prefer;

@@ -11,6 +11,7 @@ mod batches;
 mod compare_record;
 mod memo;
 mod metrics;
+pub mod models;
 mod results;
 mod stream;
 mod submit;
