@@ -11,8 +11,7 @@ use crate::app;
 use crate::config::{ServeConfig, Sources};
 use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
-use crate::fixtures::generate::{self, GenerateParams};
-use crate::fixtures::model::TokenFile;
+use crate::fixtures::{self, synthetic};
 
 /// A mock and contract-test server driven by an OpenAPI document; serves the Runtype Evals
 /// API from realistic fixture eval groups when run without arguments.
@@ -55,8 +54,9 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum FixturesCommand {
-    /// Write a fixture folder: the bundled set by default, or a synthetic set of any size
-    /// (give --groups) for load-testing a UI or evalmock itself. Load it with --fixtures DIR.
+    /// Write a fixture folder: a copy of the bundled set by default, or a synthetic set of any
+    /// size drawn from it (give --groups) for load-testing a UI or evalmock itself. Load it
+    /// with --fixtures DIR.
     Generate(GenerateArgs),
 }
 
@@ -65,7 +65,7 @@ struct GenerateArgs {
     /// Folder to write (groups/*.json and tokens.json); created if missing, files replaced.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Number of eval groups of a synthetic set; without it the bundled set is written.
+    /// Number of eval groups of a synthetic set; without it the bundled set is copied.
     #[arg(long)]
     groups: Option<usize>,
     /// Eval batches per group.
@@ -74,7 +74,7 @@ struct GenerateArgs {
     /// Records per group (every batch runs all of them).
     #[arg(long, default_value_t = 20, requires = "groups")]
     records: usize,
-    /// Flow steps per group.
+    /// Flow steps per group (the bundled flow's steps, cut or padded with numbered copies).
     #[arg(long, default_value_t = 4, requires = "groups")]
     steps: usize,
     /// Seed: the same seed writes byte-identical files.
@@ -243,32 +243,36 @@ fn check(args: SourceArgs) -> ExitCode {
 
 fn generate_fixtures(args: GenerateArgs) -> ExitCode {
     let started = std::time::Instant::now();
-    let (groups, tokens) = match args.groups {
-        None => generate::bundled(),
-        Some(groups) => {
-            let params = GenerateParams {
+    let result = match args.groups {
+        None => fixtures::write_bundled(&args.out),
+        Some(groups) => synthetic::write(
+            &synthetic::Params {
                 groups,
                 batches: args.batches,
                 records: args.records,
                 steps: args.steps,
                 seed: args.seed,
-            };
-            (generate::generate(&params), TokenFile::default())
-        }
+            },
+            &args.out,
+        ),
     };
-    if let Err(e) = generate::write_fixture_dir(&groups, &tokens, &args.out) {
-        eprintln!(
-            "error: cannot write fixtures to {}: {e}",
-            args.out.display()
-        );
-        return ExitCode::FAILURE;
+    match result {
+        Ok(written) => {
+            println!(
+                "wrote {} eval groups ({} step results) to {} in {:?}",
+                written.groups,
+                written.step_results,
+                args.out.display(),
+                started.elapsed()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot write fixtures to {}: {e}",
+                args.out.display()
+            );
+            ExitCode::FAILURE
+        }
     }
-    let step_results: usize = groups.iter().map(|g| g.step_result_count()).sum();
-    println!(
-        "wrote {} eval groups ({step_results} step results) to {} in {:?}",
-        groups.len(),
-        args.out.display(),
-        started.elapsed()
-    );
-    ExitCode::SUCCESS
 }

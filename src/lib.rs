@@ -37,12 +37,12 @@
 pub mod app;
 pub(crate) mod auth;
 pub mod cli;
-pub(crate) mod clock;
+pub mod clock;
 pub mod config;
-pub(crate) mod domain;
+pub mod domain;
 pub mod engine;
 pub(crate) mod error;
-pub(crate) mod fixtures;
+pub mod fixtures;
 pub(crate) mod journal;
 pub(crate) mod memo;
 pub(crate) mod parallel;

@@ -14,7 +14,7 @@ fn run(args: &[&str], out: &std::path::Path) -> std::process::Output {
 }
 
 #[test]
-fn generate_writes_the_bundled_set_by_default() {
+fn generate_copies_the_bundled_files_by_default() {
     let dir = TempDir::new("generate-bundled");
     let output = run(&["fixtures", "generate"], &dir.0);
     assert!(
@@ -22,15 +22,27 @@ fn generate_writes_the_bundled_set_by_default() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for entry in std::fs::read_dir(repo_path("fixtures/groups")).expect("fixtures") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().expect("name");
-        let written =
-            std::fs::read(dir.0.join("groups").join(name)).expect("the same file is written");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("wrote 3 eval groups ("), "{stdout}");
+    let files = |dir: &std::path::Path| {
+        let mut files = vec![dir.join("tokens.json")];
+        files.extend(
+            std::fs::read_dir(dir.join("groups"))
+                .expect("groups")
+                .map(|e| e.expect("entry").path()),
+        );
+        files.sort();
+        files
+    };
+    let bundled = files(&repo_path("fixtures"));
+    let written = files(&dir.0);
+    assert_eq!(bundled.len(), written.len(), "{written:?}");
+    for (bundled, written) in bundled.iter().zip(&written) {
+        assert_eq!(bundled.file_name(), written.file_name());
         assert!(
-            written == std::fs::read(&path).expect("read"),
-            "{} is what the generator writes",
-            path.display()
+            std::fs::read(bundled).expect("read") == std::fs::read(written).expect("read"),
+            "{} is copied byte for byte",
+            bundled.display()
         );
     }
 }
@@ -49,11 +61,16 @@ fn a_generated_set_of_any_size_is_deterministic_and_passes_check() {
         "--records",
         "6",
         "--steps",
-        "3",
+        "6",
         "--seed",
         "9",
     ];
-    assert!(run(&args, &a.0).status.success());
+    let output = run(&args, &a.0);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(run(&args, &b.0).status.success());
     let files = |dir: &std::path::Path| -> Vec<(String, Vec<u8>)> {
         let mut files: Vec<_> = std::fs::read_dir(dir.join("groups"))

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod compare_record;
 mod consistency;
+mod fixture_data;
 mod journal;
 mod logging;
 mod mock_errors;

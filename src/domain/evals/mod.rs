@@ -13,6 +13,7 @@ mod analyze;
 mod batches;
 mod compare_record;
 mod metrics;
+pub mod models;
 mod results;
 mod stream;
 mod submit;

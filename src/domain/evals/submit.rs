@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use super::models::model_spec;
 use crate::auth::Principal;
 use crate::clock;
 use crate::error::{ApiError, ErrorDetail};
-use crate::fixtures::generate::model_spec;
 use crate::fixtures::model::{Batch, EvalGroup, Flow, Record, RecordResult, StepResult};
 use crate::fixtures::{FixtureStore, LoadedGroup};
 use crate::validate::{Violation, ViolationCode};
