@@ -374,6 +374,8 @@ report() {
     echo "idle RSS after start-up: evalmock $(mb "${R[evalmock.idle]}") MB, baseline $(mb "${R[baseline.idle]}") MB"
     echo "start-up to first 200 (bundled fixtures, $STARTUP_RUNS spawns): median $STARTUP_MEDIAN ms, max $STARTUP_MAX ms" \
         "(all: ${startups[*]}; one curl poll costs ~$CURL_MS ms); 'ready in': ${ready_lines[*]}"
+    echo "default settings (INFO log line per request, journal on; 32 conn): $(ratio "${R[logging.32.rps]}" "${R[baseline.32.rps]}") x the baseline," \
+        "p99 ${R[logging.32.p99]} ms, peak RSS $(mb "${R[logging.32.hwm]}") MB with the journal full"
     echo "default logging (32 conn): $(ratio "${R[logging.32.rps]}" "${R[evalmock.32.rps]}") x the quiet throughput," \
         "p99 $(ratio "${R[logging.32.p99]}" "${R[evalmock.32.p99]}") x; wrote $LOG_LINES lines ($((LOG_BYTES / 1024)) KiB) of log"
     if [[ -n ${SCALE_STARTUP_MS:-} ]]; then

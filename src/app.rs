@@ -51,10 +51,18 @@ pub async fn serve(
     };
     let world = mock.world();
     let local = listener.local_addr()?;
+    let default = world.default_version();
     tracing::info!(
-        "evalmock serving {} ({} operations, {} eval groups) on http://{local} (ready in {:?}); requests at http://{local}/__mock/",
-        world.spec.title,
-        world.spec.operations().len(),
+        "evalmock serving {} {} ({} operations; versions {}; {} eval groups) on http://{local} (ready in {:?}); requests at http://{local}/__mock/",
+        default.spec.title,
+        default.name,
+        default.spec.operations().len(),
+        world
+            .versions()
+            .iter()
+            .map(|v| v.name.as_ref())
+            .collect::<Vec<_>>()
+            .join(", "),
         world.fixtures.groups().len(),
         started.elapsed()
     );
@@ -66,7 +74,8 @@ pub async fn serve(
 /// A summary of what `check` verified, for its report.
 #[derive(Debug)]
 pub struct CheckReport {
-    pub spec: String,
+    /// Each spec's origin and API version.
+    pub specs: Vec<(String, String)>,
     pub operations: usize,
     pub groups: usize,
     pub step_results: usize,
@@ -82,8 +91,16 @@ pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
         .map(|g| g.group.step_result_count())
         .sum();
     Ok(CheckReport {
-        spec: world.spec.origin.clone(),
-        operations: world.spec.operations().len(),
+        specs: world
+            .versions()
+            .iter()
+            .map(|v| (v.spec.origin.clone(), v.name.to_string()))
+            .collect(),
+        operations: world
+            .versions()
+            .iter()
+            .map(|v| v.spec.operations().len())
+            .sum(),
         groups: world.fixtures.groups().len(),
         step_results,
     })

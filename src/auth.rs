@@ -24,6 +24,10 @@ pub enum AuthFailure {
         expected: &'static str,
     },
     Revoked,
+    /// A token the API could never have issued (not shaped like any of its credentials).
+    Unrecognised,
+    /// More than one `Authorization` header: which one counts is ambiguous, so none does.
+    Ambiguous,
 }
 
 impl AuthFailure {
@@ -33,6 +37,8 @@ impl AuthFailure {
             AuthFailure::Empty | AuthFailure::Malformed => "MALFORMED_CREDENTIALS",
             AuthFailure::WrongScheme { .. } => "UNSUPPORTED_AUTH_SCHEME",
             AuthFailure::Revoked => "REVOKED_API_KEY",
+            AuthFailure::Unrecognised => "INVALID_API_KEY",
+            AuthFailure::Ambiguous => "MALFORMED_CREDENTIALS",
         }
     }
 
@@ -47,6 +53,10 @@ impl AuthFailure {
                 format!("the Authorization header must use the {expected} scheme")
             }
             AuthFailure::Revoked => "this API key has been revoked".into(),
+            AuthFailure::Unrecognised => "the API key is not valid".into(),
+            AuthFailure::Ambiguous => {
+                "more than one Authorization header was sent; send exactly one".into()
+            }
         }
     }
 
@@ -70,13 +80,38 @@ impl AuthFailure {
 
 /// How an API's credentials look, as its domain describes them; the generic default accepts
 /// only what the security schemes say.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
     /// Bare `Authorization` values accepted in place of `Bearer <token>` (an API whose docs
     /// send the key without the scheme word).
     pub bare_key_prefixes: Vec<String>,
     /// Added to the 401 suggestion, e.g. "keys start with ...".
     pub key_hint: Option<String>,
+    /// The shapes a credential the API issues can have; a token of no such shape is refused
+    /// as the real service would refuse it. Empty: any token (the generic default).
+    pub token_shapes: Vec<regex::Regex>,
+}
+
+impl PartialEq for AuthSettings {
+    fn eq(&self, other: &Self) -> bool {
+        self.bare_key_prefixes == other.bare_key_prefixes
+            && self.key_hint == other.key_hint
+            && self.token_shapes.len() == other.token_shapes.len()
+            && self
+                .token_shapes
+                .iter()
+                .zip(&other.token_shapes)
+                .all(|(a, b)| a.as_str() == b.as_str())
+    }
+}
+
+impl Eq for AuthSettings {}
+
+impl AuthSettings {
+    /// Whether `token` could have been issued by the API.
+    fn recognises(&self, token: &str) -> bool {
+        self.token_shapes.is_empty() || self.token_shapes.iter().any(|shape| shape.is_match(token))
+    }
 }
 
 /// What an authenticated caller may read.
@@ -98,17 +133,20 @@ impl Principal {
 }
 
 /// Checks `requirements` (alternatives; each a set of schemes that must all pass).
+/// `accept_any_token` (`--accept-any-token`) lifts the token shape rule of `settings`.
 /// `bare_key_prefixes`: bare values accepted in place of `Bearer <token>` (see [`AuthSettings`]).
 pub fn authenticate(
     requirements: &[SecurityRequirement],
     headers: &HeaderMap,
     query: Option<&str>,
     fixtures: &FixtureStore,
-    bare_key_prefixes: &[String],
+    settings: &AuthSettings,
+    accept_any_token: bool,
 ) -> Result<Principal, AuthFailure> {
     if requirements.is_empty() || requirements.iter().any(|r| r.schemes.is_empty()) {
         return Ok(Principal::Full);
     }
+    let bare_key_prefixes = &settings.bare_key_prefixes;
     let mut first_failure = None;
     for requirement in requirements {
         let mut principal = Principal::Full;
@@ -119,6 +157,10 @@ pub fn authenticate(
                     Some(TokenAccess::Revoked) => failure = Some(AuthFailure::Revoked),
                     Some(TokenAccess::Groups { groups }) => {
                         principal = Principal::Groups(groups.clone())
+                    }
+                    // A fixture token is known whatever its shape; others must look real.
+                    None if !accept_any_token && !settings.recognises(&token) => {
+                        failure = Some(AuthFailure::Unrecognised)
                     }
                     None => {}
                 },
@@ -212,11 +254,13 @@ fn credential(
 }
 
 fn authorization(headers: &HeaderMap) -> Result<&str, AuthFailure> {
-    let value = headers
-        .get(http::header::AUTHORIZATION)
-        .ok_or(AuthFailure::Missing {
-            header: "Authorization".into(),
-        })?;
+    let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+    let value = values.next().ok_or(AuthFailure::Missing {
+        header: "Authorization".into(),
+    })?;
+    if values.next().is_some() {
+        return Err(AuthFailure::Ambiguous);
+    }
     let value = value.to_str().map_err(|_| AuthFailure::Malformed)?.trim();
     if value.is_empty() {
         return Err(AuthFailure::Empty);
@@ -244,12 +288,17 @@ mod tests {
                 value.parse().expect("header value"),
             );
         }
+        let settings = AuthSettings {
+            bare_key_prefixes: vec!["rt_".to_string()],
+            ..AuthSettings::default()
+        };
         authenticate(
             &bearer_only(),
             &headers,
             None,
             &FixtureStore::default(),
-            &["rt_".to_string()],
+            &settings,
+            false,
         )
     }
 
@@ -279,7 +328,14 @@ mod tests {
 
     #[test]
     fn an_operation_without_security_needs_no_credentials() {
-        let result = authenticate(&[], &HeaderMap::new(), None, &FixtureStore::default(), &[]);
+        let result = authenticate(
+            &[],
+            &HeaderMap::new(),
+            None,
+            &FixtureStore::default(),
+            &AuthSettings::default(),
+            false,
+        );
         assert_eq!(result, Ok(Principal::Full));
     }
 }

@@ -90,6 +90,11 @@ struct SourceArgs {
     /// Fixture folder (holding groups/*.json and tokens.json) to load instead of the embedded fixtures.
     #[arg(long, env = "EVALMOCK_FIXTURES", value_name = "DIR")]
     fixtures: Option<PathBuf>,
+    /// API version served when a request names none (the spec's info.version; the embedded
+    /// specs are 2026-06, the documented snapshot, and 2026-09, the later API; default: the
+    /// newest). A request picks another with the mock's header `evalmock-api-version`.
+    #[arg(long, env = "EVALMOCK_API_VERSION", value_name = "VERSION")]
+    api_version: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -126,6 +131,10 @@ struct ServeArgs {
     /// Bytes of each request and response body the journal keeps (longer bodies are cut).
     #[arg(long, env = "EVALMOCK_JOURNAL_BODY_LIMIT", default_value_t = crate::journal::DEFAULT_BODY_LIMIT)]
     journal_body_limit: usize,
+    /// Accept any bearer token, not only those shaped like the API's credentials (for Runtype:
+    /// `rt_...` keys and session tokens).
+    #[arg(long, env = "EVALMOCK_ACCEPT_ANY_TOKEN")]
+    accept_any_token: bool,
     /// Do not reload when the spec file (--spec) or the fixture folder (--fixtures) changes.
     #[arg(long, env = "EVALMOCK_NO_WATCH")]
     no_watch: bool,
@@ -142,6 +151,7 @@ impl From<SourceArgs> for Sources {
         Sources {
             spec: args.spec,
             fixtures: args.fixtures,
+            api_version: args.api_version,
         }
     }
 }
@@ -164,6 +174,7 @@ impl From<ServeArgs> for ServeConfig {
                 },
                 journal_size: args.journal_size,
                 journal_body_limit: args.journal_body_limit,
+                accept_any_token: args.accept_any_token,
             },
             body_limit: args.body_limit,
             watch: !args.no_watch,
@@ -228,9 +239,15 @@ fn serve(args: ServeArgs) -> ExitCode {
 fn check(args: SourceArgs) -> ExitCode {
     match app::check(&args.into()) {
         Ok(report) => {
+            let specs = report
+                .specs
+                .iter()
+                .map(|(origin, version)| format!("{origin} (version {version})"))
+                .collect::<Vec<_>>()
+                .join(" and ");
             println!(
-                "ok: {} ({} operations) and {} eval groups ({} step results) are valid",
-                report.spec, report.operations, report.groups, report.step_results
+                "ok: {specs} ({} operations) and {} eval groups ({} step results) are valid",
+                report.operations, report.groups, report.step_results
             );
             ExitCode::SUCCESS
         }

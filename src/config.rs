@@ -6,17 +6,31 @@ use std::path::PathBuf;
 
 use crate::engine::EngineOptions;
 
-/// The spec compiled into the binary: our description of the Runtype Evals API.
-pub const BUNDLED_SPEC: &str = include_str!("../specs/runtype-evals.yaml");
-pub const BUNDLED_SPEC_NAME: &str = "specs/runtype-evals.yaml (embedded)";
+/// Our description of the Runtype Evals API as documented (API version 2026-06, the vendor's
+/// OpenAPI snapshot), compiled into the binary.
+pub const BUNDLED_SPEC: &str = include_str!("../specs/runtype-evals-2026-06.yaml");
+pub const BUNDLED_SPEC_NAME: &str = "specs/runtype-evals-2026-06.yaml (embedded)";
+/// Our description of the later API (2026-09) that the current client `runtype-sdk` 5.5.0
+/// speaks: the default version.
+pub const BUNDLED_LATER_SPEC: &str = include_str!("../specs/runtype-evals-2026-09.yaml");
+pub const BUNDLED_LATER_SPEC_NAME: &str = "specs/runtype-evals-2026-09.yaml (embedded)";
+
+/// Every embedded spec, one per API version, oldest first: (origin, text). The newest is served
+/// by default.
+pub const BUNDLED_SPECS: &[(&str, &str)] = &[
+    (BUNDLED_SPEC_NAME, BUNDLED_SPEC),
+    (BUNDLED_LATER_SPEC_NAME, BUNDLED_LATER_SPEC),
+];
 
 /// Where the spec and fixtures come from.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
-    /// `None`: the embedded spec.
+    /// `None`: the embedded specs (every API version).
     pub spec: Option<PathBuf>,
     /// `None`: the embedded fixtures.
     pub fixtures: Option<PathBuf>,
+    /// The API version served when a request names none (`--api-version`); `None`: the newest.
+    pub api_version: Option<String>,
 }
 
 #[derive(Debug, Clone)]

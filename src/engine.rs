@@ -29,10 +29,13 @@ use crate::respond::{self, Preference, Reply, ReplyBody};
 use crate::runtime::Runtime;
 use crate::spec::{Operation, RouteMatch};
 use crate::validate::{self, RequestInput, Violation, ViolationCode};
-use crate::world::{LoadError, World};
+use crate::world::{ApiVersion, LoadError, World};
 
 /// The response header that marks an answer made by the mock rather than the API.
 pub const MOCK_ERROR_HEADER: &str = "evalmock-error";
+/// The mock's own request header that picks the API version to answer with (not the
+/// vendor's); answers carry it too, naming the version that answered.
+pub const API_VERSION_HEADER: &str = "evalmock-api-version";
 
 /// What to do when a response the mock built breaks the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,6 +59,8 @@ pub struct EngineOptions {
     pub journal_size: usize,
     /// Bytes of each body the journal keeps (`--journal-body-limit`).
     pub journal_body_limit: usize,
+    /// Accept any token, not only those shaped like the API's credentials.
+    pub accept_any_token: bool,
 }
 
 impl Default for EngineOptions {
@@ -66,6 +71,7 @@ impl Default for EngineOptions {
             submit: SubmitSettings::default(),
             journal_size: crate::journal::DEFAULT_CAPACITY,
             journal_body_limit: crate::journal::DEFAULT_BODY_LIMIT,
+            accept_any_token: false,
         }
     }
 }
@@ -169,6 +175,8 @@ pub struct Outcome {
     pub response: MockResponse,
     /// The operation's name (operationId, else `METHOD /path`); `None` when no route matched.
     pub operation: Option<Arc<str>>,
+    /// The API version that answered; `None` when the requested one is not served.
+    pub api_version: Option<Arc<str>>,
     pub source: Source,
     pub request_violations: Vec<Violation>,
     pub response_violations: Vec<Violation>,
@@ -183,6 +191,7 @@ impl Outcome {
         Outcome {
             response: mock_error_response(error),
             operation: None,
+            api_version: None,
             source: Source::MockError { kind: error.kind() },
             request_violations: Vec::new(),
             response_violations: Vec::new(),
@@ -203,6 +212,7 @@ impl Outcome {
             path: request.path.to_string(),
             query: request.query.map(str::to_string),
             operation: self.operation.clone(),
+            api_version: self.api_version.clone(),
             status: self.response.status,
             source: self.source.clone(),
             duration: self.timings.total,
@@ -332,20 +342,40 @@ impl Mock {
     pub async fn handle(&self, request: &MockRequest<'_>) -> Outcome {
         let started = Instant::now();
         let world = self.world.load();
-        let mut outcome = Pipeline {
-            world: &world,
-            runtime: &self.runtime,
-            options: &self.options,
-        }
-        .run(request);
+        let wanted = request
+            .headers
+            .get(API_VERSION_HEADER)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
+        let version = match wanted {
+            None => Ok(world.default_version()),
+            Some(name) => world.version(&name).ok_or(name),
+        };
+        let mut outcome = match version {
+            Ok(version) => Pipeline {
+                world: &world,
+                version,
+                runtime: &self.runtime,
+                options: &self.options,
+            }
+            .run(request),
+            Err(requested) => Outcome::mock_error(&MockError::UnknownApiVersion {
+                requested,
+                served: world
+                    .versions()
+                    .iter()
+                    .map(|v| v.name.to_string())
+                    .collect(),
+            }),
+        };
         outcome.timings.total = started.elapsed();
         outcome
     }
 }
 
-/// One request's trip through one World.
+/// One request's trip through one World, answered by one API version.
 struct Pipeline<'a> {
     world: &'a World,
+    version: &'a ApiVersion,
     runtime: &'a Runtime,
     options: &'a EngineOptions,
 }
@@ -373,7 +403,7 @@ impl Decision {
 
 impl Pipeline<'_> {
     fn run(&self, request: &MockRequest<'_>) -> Outcome {
-        let spec = &self.world.spec;
+        let spec = &self.version.spec;
         let (index, path_params) = match spec.route(request.method, request.path) {
             RouteMatch::Found { operation, params } => (operation, params),
             RouteMatch::MethodNotAllowed { allowed } => {
@@ -396,6 +426,10 @@ impl Pipeline<'_> {
             Err(error) => Outcome::mock_error(&error),
         };
         outcome.operation = Some(op.name.clone());
+        outcome.api_version = Some(self.version.name.clone());
+        if let Ok(value) = HeaderValue::from_str(&self.version.name) {
+            outcome.response.headers.insert(API_VERSION_HEADER, value);
+        }
         outcome
     }
 
@@ -427,7 +461,7 @@ impl Pipeline<'_> {
         if let Some(code) = preference.code.filter(|c| !(200..300).contains(c)) {
             let body = serde_json::from_slice::<Value>(request.body).ok();
             let domain_detail = self
-                .world
+                .version
                 .binding(index)
                 .and_then(|_| Evals::simulated_error(code, &self.runtime.submissions));
             let error = match domain_detail {
@@ -444,11 +478,12 @@ impl Pipeline<'_> {
             request.headers,
             request.query,
             &self.world.fixtures,
-            &self.world.auth.bare_key_prefixes,
+            &self.version.auth,
+            self.options.accept_any_token,
         ) {
             Ok(principal) => principal,
             Err(failure) => {
-                let detail = failure.detail(self.world.auth.key_hint.as_deref());
+                let detail = failure.detail(self.version.auth.key_hint.as_deref());
                 return self.api_error(op, &ApiError::Unauthorized(detail), Source::Auth);
             }
         };
@@ -473,7 +508,7 @@ impl Pipeline<'_> {
         let success = op.success_status();
         let status = preference.code.unwrap_or(success);
         let wants_example = preference.example.is_some() || preference.dynamic;
-        match self.world.binding(index) {
+        match self.version.binding(index) {
             Some(binding) if status == success && !wants_example => {
                 let input = HandlerInput {
                     fixtures: &self.world.fixtures,
@@ -482,8 +517,9 @@ impl Pipeline<'_> {
                     submissions: &self.runtime.submissions,
                     memo: &self.runtime.memo,
                     generation: self.world.generation,
+                    version: &self.version.name,
                 };
-                match self.world.evals.handle(binding, &input) {
+                match self.version.evals.handle(binding, &input) {
                     Ok(Answer::Prepared(bytes)) => {
                         Ok(Decision::new(json_bytes(bytes), Source::Prepared))
                     }
@@ -499,7 +535,7 @@ impl Pipeline<'_> {
             }
             _ => {
                 let (reply, example) =
-                    respond::example_reply(&self.world.spec, op, status, &preference);
+                    respond::example_reply(&self.version.spec, op, status, &preference);
                 let source = match example {
                     Some(name) => Source::Example { name },
                     None => Source::Generated,
@@ -516,7 +552,7 @@ impl Pipeline<'_> {
         error: &ApiError,
         source: Source,
     ) -> Result<Decision, MockError> {
-        let reply = respond::render_api_error(&self.world.spec, op, error)?;
+        let reply = respond::render_api_error(&self.version.spec, op, error)?;
         Ok(Decision {
             error_codes: error.details().into_iter().map(|d| d.code).collect(),
             ..Decision::new(reply, source)
@@ -546,7 +582,7 @@ impl Pipeline<'_> {
             reply
         } else {
             let error = ApiError::ResponseInvalid(response_violations.clone());
-            match respond::render_api_error(&self.world.spec, op, &error) {
+            match respond::render_api_error(&self.version.spec, op, &error) {
                 Ok(error_reply) => {
                     error_codes = error.details().into_iter().map(|d| d.code).collect();
                     error_reply
@@ -563,6 +599,7 @@ impl Pipeline<'_> {
         Outcome {
             response,
             operation: None,
+            api_version: None,
             source,
             request_violations,
             response_violations,
@@ -643,25 +680,36 @@ pub fn response_violations(op: &Operation, reply: &Reply) -> Vec<Violation> {
         ))];
     };
     let checked: Vec<Violation> = match &reply.body {
-        ReplyBody::EventStream(events) => match &media.item_schema {
-            Some(schema) => events
-                .iter()
-                .enumerate()
-                .flat_map(|(i, event)| {
-                    validate::schema_violations(schema, event)
-                        .into_iter()
-                        .map(move |mut v| {
-                            v.path = if v.path.is_empty() {
-                                format!("events[{i}]")
-                            } else {
-                                format!("events[{i}].{}", v.path)
-                            };
-                            v
-                        })
+        ReplyBody::EventStream(events) if events.is_empty() => {
+            vec![response_violation("the event stream has no events".into())]
+        }
+        ReplyBody::EventStream(events) => events
+            .iter()
+            .enumerate()
+            .flat_map(|(i, event)| {
+                // The OpenAPI 3.2 form checks the event as sent (`data` holds the JSON text).
+                let envelope = media
+                    .item_envelope
+                    .as_ref()
+                    .map(|schema| {
+                        validate::schema_violations(schema, &json!({"data": event.to_string()}))
+                    })
+                    .unwrap_or_default();
+                let payload = media
+                    .item_schema
+                    .as_ref()
+                    .map(|schema| validate::schema_violations(schema, event))
+                    .unwrap_or_default();
+                envelope.into_iter().chain(payload).map(move |mut v| {
+                    v.path = if v.path.is_empty() {
+                        format!("events[{i}]")
+                    } else {
+                        format!("events[{i}].{}", v.path)
+                    };
+                    v
                 })
-                .collect(),
-            None => Vec::new(),
-        },
+            })
+            .collect(),
         ReplyBody::Json(body) => match &media.schema {
             Some(schema) => validate::schema_violations(schema, body),
             None => Vec::new(),

@@ -168,6 +168,11 @@ pub enum MockError {
     BodyTooLarge {
         limit: usize,
     },
+    /// The `evalmock-api-version` header names a version the mock does not serve.
+    UnknownApiVersion {
+        requested: String,
+        served: Vec<String>,
+    },
 }
 
 impl MockError {
@@ -181,6 +186,7 @@ impl MockError {
                 _ => 400,
             },
             MockError::BodyTooLarge { .. } => 413,
+            MockError::UnknownApiVersion { .. } => 400,
         }
     }
 
@@ -193,6 +199,7 @@ impl MockError {
             MockError::UndeclaredPreferredStatus { .. } => "undeclared-prefer-code",
             MockError::UndeclaredStatus { .. } => "undeclared-status",
             MockError::BodyTooLarge { .. } => "body-too-large",
+            MockError::UnknownApiVersion { .. } => "unknown-api-version",
         }
     }
 
@@ -210,6 +217,7 @@ impl MockError {
                 "The operation does not declare the status this request leads to"
             }
             MockError::BodyTooLarge { .. } => "The request body is too large",
+            MockError::UnknownApiVersion { .. } => "The requested API version is not served",
         }
     }
 
@@ -276,6 +284,13 @@ impl MockError {
                     "The request body exceeds the limit of {limit} bytes; raise --body-limit to accept it."
                 ),
                 None,
+            ),
+            MockError::UnknownApiVersion { requested, served } => (
+                format!(
+                    "evalmock-api-version: {requested:?} is not served; send one of {} (or no header for the default).",
+                    served.join(", ")
+                ),
+                Some(("served", json!(served))),
             ),
         };
         problem["detail"] = detail.into();

@@ -28,9 +28,10 @@ use crate::validate::Violation;
 /// Entries kept when `--journal-size` is not given.
 pub const DEFAULT_CAPACITY: usize = 1000;
 /// Bytes of each request and response body kept when `--journal-body-limit` is not given:
-/// enough for most answers of the bundled API (a compare-record answer is ~10 KB, so it is cut),
-/// small enough that a full journal stays within a few MB.
-pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024;
+/// every request body and error answer of the bundled API whole, the start of the larger
+/// answers (a compare-record answer is ~10 KB), so a full journal of 1,000 entries stays
+/// within ~10 MB.
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
 /// What replaces a credential in a rendered entry.
 pub const REDACTED: &str = "[redacted]";
 
@@ -67,6 +68,8 @@ pub struct Exchange {
     pub path: String,
     pub query: Option<String>,
     pub operation: Option<Arc<str>>,
+    /// The API version that answered.
+    pub api_version: Option<Arc<str>>,
     pub status: StatusCode,
     pub source: Source,
     pub duration: Duration,
@@ -87,14 +90,17 @@ impl Side {
         }
     }
 
-    /// Keeps the body whole when it is within `limit` (shared, not copied), else a copy of
-    /// its first `limit` bytes, so a large body is never pinned by the journal.
-    fn cut(self, limit: usize) -> Side {
-        if self.body.len() <= limit {
+    /// Keeps the body whole when it is within `limit` and `share` allows it (the mock's own
+    /// answers: prepared bytes are shared, not copied), else a copy of at most its first
+    /// `limit` bytes. A request body is always copied: it may be a slice of the connection's
+    /// read buffer, which a journal entry must not keep alive.
+    fn cut(self, limit: usize, share: bool) -> Side {
+        if share && self.body.len() <= limit {
             return self;
         }
+        let kept = self.body.len().min(limit);
         Side {
-            body: Bytes::copy_from_slice(&self.body[..limit]),
+            body: Bytes::copy_from_slice(&self.body[..kept]),
             ..self
         }
     }
@@ -192,8 +198,8 @@ impl Journal {
         if self.capacity == 0 {
             return;
         }
-        exchange.request = exchange.request.cut(self.body_limit);
-        exchange.response = exchange.response.cut(self.body_limit);
+        exchange.request = exchange.request.cut(self.body_limit, false);
+        exchange.response = exchange.response.cut(self.body_limit, true);
         let entry = Arc::new(Entry {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             exchange,
@@ -272,6 +278,7 @@ impl Entry {
             "path": x.path,
             "query": x.query,
             "operation": x.operation.as_deref(),
+            "apiVersion": x.api_version.as_deref(),
             "status": x.status.as_u16(),
             "source": x.source.to_json(),
             "durationMs": (x.duration.as_secs_f64() * 1e6).round() / 1e3,
@@ -342,6 +349,7 @@ mod tests {
             path: path.to_string(),
             query: None,
             operation: None,
+            api_version: None,
             status: StatusCode::from_u16(status).expect("status"),
             source: Source::Generated,
             duration: Duration::ZERO,

@@ -498,6 +498,16 @@ fn violations_from_error(error: &ValidationError<'_>, subject: &Subject) -> Vec<
             format!("{} is not a valid {format}", at(&path)),
             Some(format!("Send a valid {format} value.")),
         ),
+        // `not: {required: [a, b]}` is how a spec says two fields exclude each other.
+        ValidationErrorKind::Not { schema } if excluded_pair(schema).is_some() => {
+            let (a, b) = excluded_pair(schema).unwrap_or_default();
+            one(
+                ViolationCode::ConflictingFields,
+                join_path(&path, &b),
+                format!("`{a}` and `{b}` cannot be sent together"),
+                Some(format!("Send either `{a}` or `{b}`.")),
+            )
+        }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             alternatives(context, subject, &path, &at(&path)).unwrap_or_else(|| {
                 one(
@@ -514,6 +524,15 @@ fn violations_from_error(error: &ValidationError<'_>, subject: &Subject) -> Vec<
             format!("{} is invalid: {error}", at(&path)),
             None,
         ),
+    }
+}
+
+/// The two fields of a `not: {required: [a, b]}` schema (and nothing else), if it is one.
+fn excluded_pair(schema: &Value) -> Option<(String, String)> {
+    let object = schema.as_object().filter(|o| o.len() == 1)?;
+    match object.get("required")?.as_array()?.as_slice() {
+        [a, b] => Some((a.as_str()?.to_string(), b.as_str()?.to_string())),
+        _ => None,
     }
 }
 

@@ -1,5 +1,6 @@
-//! The World: everything loaded from files and prepared once (the spec with its compiled
-//! schemas, the fixtures with their indexes, the domain's prepared and validated answers).
+//! The World: everything loaded from files and prepared once (one spec per served API version
+//! with its compiled schemas, the fixtures with their indexes, the domain's prepared and
+//! validated answers per version).
 //!
 //! A World is immutable. Reloading builds a new one from the files, in full, and the server
 //! swaps it in whole (see `engine::Mock`), so a request always sees one consistent World and
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::auth::AuthSettings;
-use crate::config::{BUNDLED_SPEC, BUNDLED_SPEC_NAME, Sources};
+use crate::config::{BUNDLED_SPECS, Sources};
 use crate::domain::EvalOperation;
 use crate::domain::evals::{self, Evals};
 use crate::fixtures::{self, FixtureError, FixtureStore};
@@ -25,6 +26,11 @@ pub enum LoadError {
     Spec(#[from] SpecError),
     #[error("the fixtures are invalid: {0}")]
     Fixtures(#[from] FixtureError),
+    #[error("API version {requested:?} is not served; the specs describe {available}")]
+    UnknownVersion {
+        requested: String,
+        available: String,
+    },
 }
 
 /// Where a load error is: file, place inside it, and what is wrong (for `/__mock/health`,
@@ -75,57 +81,38 @@ impl LoadError {
                 pointer: path.clone(),
                 message: message.clone(),
             },
+            LoadError::UnknownVersion { .. } => ErrorLocation {
+                file: String::new(),
+                pointer: "/info/version".into(),
+                message: self.to_string(),
+            },
         }
     }
 }
 
-/// One loaded, checked and prepared state of the files.
+/// One served API version: its spec and what the domain prepared against it.
 #[derive(Debug)]
-pub struct World {
+pub struct ApiVersion {
+    /// The spec's `info.version` (`2026-09`), or its origin when it has none.
+    pub name: std::sync::Arc<str>,
     pub spec: Spec,
     /// The spec's text as loaded, for `GET /__mock/spec`.
     pub spec_text: String,
-    pub fixtures: FixtureStore,
-    /// Where the fixtures came from (a folder, or the embedded set), for `/__mock/health`.
-    pub fixtures_origin: String,
     /// Per operation index: the domain handler serving it, if any.
     bindings: Vec<Option<EvalOperation>>,
     pub(crate) evals: Evals,
     /// How credentials look: the domain's settings when it serves any operation.
     pub auth: AuthSettings,
-    /// Counts Worlds loaded in this process, so answers remembered from an older World are
-    /// recognised as stale.
-    pub generation: u64,
 }
 
-impl World {
-    /// Loads, checks and indexes everything: all the work that must never happen per request.
-    pub fn load(sources: &Sources, generation: u64) -> Result<World, LoadError> {
-        let (spec_text, origin) = match &sources.spec {
-            None => (BUNDLED_SPEC.to_string(), BUNDLED_SPEC_NAME.to_string()),
-            Some(path) => (read_spec(path)?, path.display().to_string()),
-        };
-        let spec = Spec::load(&spec_text, &origin)?;
-        let (files, fixtures_origin) = match &sources.fixtures {
-            None => (
-                fixtures::bundled_files(),
-                "fixtures/ (embedded)".to_string(),
-            ),
-            Some(dir) => (fixtures::read_dir(dir)?, dir.display().to_string()),
-        };
-        let fixtures = FixtureStore::load(files)?;
-        World::new(spec, spec_text, fixtures, fixtures_origin, generation)
-    }
-
+impl ApiVersion {
     /// Binds the spec's operations to domain handlers and prepares (and validates) every
-    /// fixture-derived answer.
-    pub fn new(
+    /// fixture-derived answer against this version's spec.
+    fn new(
         spec: Spec,
         spec_text: String,
-        fixtures: FixtureStore,
-        fixtures_origin: String,
-        generation: u64,
-    ) -> Result<World, LoadError> {
+        fixtures: &FixtureStore,
+    ) -> Result<ApiVersion, LoadError> {
         let bindings: Vec<Option<EvalOperation>> = spec
             .operations()
             .iter()
@@ -136,21 +123,23 @@ impl World {
             .zip(spec.operations())
             .filter_map(|(binding, op)| binding.map(|b| (b, op)))
             .collect();
-        let evals = Evals::prepare(&fixtures, &bound)?;
+        let evals = Evals::prepare(fixtures, &bound, &spec)?;
         let auth = if bound.is_empty() {
             AuthSettings::default()
         } else {
             evals::auth_settings()
         };
-        Ok(World {
+        let name = match spec.info_version() {
+            "" => spec.origin.as_str().into(),
+            version => version.into(),
+        };
+        Ok(ApiVersion {
+            name,
             spec,
             spec_text,
-            fixtures,
-            fixtures_origin,
             bindings,
             evals,
             auth,
-            generation,
         })
     }
 
@@ -172,6 +161,85 @@ impl World {
     /// The served document as JSON (parsed from the text it was loaded from).
     pub fn spec_json(&self) -> Value {
         serde_norway::from_str::<Value>(&self.spec_text).unwrap_or(Value::Null)
+    }
+}
+
+/// One loaded, checked and prepared state of the files.
+#[derive(Debug)]
+pub struct World {
+    /// Oldest first, as the specs were given.
+    versions: Vec<ApiVersion>,
+    /// The version a request that names none gets.
+    default_version: usize,
+    pub fixtures: FixtureStore,
+    /// Where the fixtures came from (a folder, or the embedded set), for `/__mock/health`.
+    pub fixtures_origin: String,
+    /// Counts Worlds loaded in this process, so answers remembered from an older World are
+    /// recognised as stale.
+    pub generation: u64,
+}
+
+impl World {
+    /// Loads, checks and indexes everything: all the work that must never happen per request.
+    pub fn load(sources: &Sources, generation: u64) -> Result<World, LoadError> {
+        let texts: Vec<(String, String)> = match &sources.spec {
+            None => BUNDLED_SPECS
+                .iter()
+                .map(|(origin, text)| (text.to_string(), origin.to_string()))
+                .collect(),
+            Some(path) => vec![(read_spec(path)?, path.display().to_string())],
+        };
+        let (files, fixtures_origin) = match &sources.fixtures {
+            None => (
+                fixtures::bundled_files(),
+                "fixtures/ (embedded)".to_string(),
+            ),
+            Some(dir) => (fixtures::read_dir(dir)?, dir.display().to_string()),
+        };
+        let fixtures = FixtureStore::load(files)?;
+        let versions = texts
+            .into_iter()
+            .map(|(text, origin)| {
+                let spec = Spec::load(&text, &origin)?;
+                ApiVersion::new(spec, text, &fixtures)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let default_version = match &sources.api_version {
+            None => versions.len() - 1,
+            Some(wanted) => versions
+                .iter()
+                .position(|v| v.name.as_ref() == wanted.as_str())
+                .ok_or_else(|| LoadError::UnknownVersion {
+                    requested: wanted.clone(),
+                    available: versions
+                        .iter()
+                        .map(|v| v.name.as_ref())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?,
+        };
+        Ok(World {
+            versions,
+            default_version,
+            fixtures,
+            fixtures_origin,
+            generation,
+        })
+    }
+
+    /// The version a request that names none gets.
+    pub fn default_version(&self) -> &ApiVersion {
+        &self.versions[self.default_version]
+    }
+
+    /// The version named `name`, if served.
+    pub fn version(&self, name: &str) -> Option<&ApiVersion> {
+        self.versions.iter().find(|v| v.name.as_ref() == name)
+    }
+
+    /// Every served version, oldest first.
+    pub fn versions(&self) -> &[ApiVersion] {
+        &self.versions
     }
 }
 

@@ -54,6 +54,8 @@ pub struct HandlerInput<'a> {
     /// Answers remembered by their inputs, and the generation of the World they belong to.
     pub memo: &'a Memo,
     pub generation: u64,
+    /// The API version answering (remembered answers are kept per version).
+    pub version: &'a str,
 }
 
 /// What a domain handler decided. Where the answer came from says whether the engine still

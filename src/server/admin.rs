@@ -55,15 +55,22 @@ pub(super) async fn health(State(state): State<Arc<AppState>>) -> Response {
         _ => "ok",
     };
     let (memo_entries, memo_bytes) = runtime.memo.usage();
+    let default = world.default_version();
+    let describe = |version: &crate::world::ApiVersion| {
+        json!({
+            "apiVersion": version.name.as_ref(),
+            "title": version.spec.title,
+            "origin": version.spec.origin,
+            "openapi": version.spec.version.to_string(),
+            "operations": version.spec.operations().iter().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
+            "handledByFixtures": version.bound_operations().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
+        })
+    };
     axum::Json(json!({
         "status": status,
-        "spec": {
-            "title": world.spec.title,
-            "origin": world.spec.origin,
-            "openapi": world.spec.version.to_string(),
-            "operations": world.spec.operations().iter().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
-            "handledByFixtures": world.bound_operations().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
-        },
+        "spec": describe(default),
+        "apiVersions": world.versions().iter().map(|v| v.name.as_ref()).collect::<Vec<_>>(),
+        "specs": world.versions().iter().map(describe).collect::<Vec<_>>(),
         "fixtures": {
             "origin": world.fixtures_origin,
             "evalGroups": world.fixtures.groups().iter().map(|g| g.group.eval_group_id.as_str()).collect::<Vec<_>>(),
@@ -192,13 +199,39 @@ fn sse_message(event: &Event) -> String {
     }
 }
 
-/// The served document: JSON by default, YAML with `?format=yaml` or `Accept: application/yaml`.
+/// The served document of the default API version (or `?version=`): JSON by default, YAML
+/// with `?format=yaml` or `Accept: application/yaml`.
 pub(super) async fn spec(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let world = state.mock.world();
     let query = request.uri().query().unwrap_or_default();
-    let format = form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "format")
-        .map(|(_, v)| v.to_ascii_lowercase());
+    let param = |name: &str| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let format = param("format").map(|v| v.to_ascii_lowercase());
+    let version = match param("version") {
+        None => world.default_version(),
+        Some(name) => match world.version(&name) {
+            Some(version) => version,
+            None => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-admin-request",
+                    "Unknown API version",
+                    &format!(
+                        "version={name:?} is not served; use one of {}.",
+                        world
+                            .versions()
+                            .iter()
+                            .map(|v| v.name.as_ref())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        },
+    };
     let accepts_yaml = request
         .headers()
         .get(header::ACCEPT)
@@ -217,7 +250,7 @@ pub(super) async fn spec(State(state): State<Arc<AppState>>, request: Request) -
         }
         None => accepts_yaml,
     };
-    let document = world.spec_json();
+    let document = version.spec_json();
     if yaml {
         match serde_norway::to_string(&document) {
             Ok(text) => ([(header::CONTENT_TYPE, "application/yaml")], text).into_response(),

@@ -128,8 +128,13 @@ pub struct MediaType {
     /// As declared: `application/json`, `text/event-stream`, `application/*`, `*/*`.
     pub media_type: String,
     pub schema: Option<CompiledSchema>,
-    /// OpenAPI 3.2 `itemSchema`: the schema of each item of a sequential stream (SSE events).
+    /// The schema of each item's payload in a sequential stream (for SSE: the JSON in an
+    /// event's `data`). OpenAPI 3.2 puts `itemSchema` on the event (`{data, event, id, retry}`)
+    /// with the payload as `data`'s `contentSchema`; the vendor's document puts the payload
+    /// schema directly as `itemSchema`. Both are read here, so either validates correctly.
     pub item_schema: Option<CompiledSchema>,
+    /// In the OpenAPI 3.2 form, the schema of the event itself (`data` as a string).
+    pub item_envelope: Option<CompiledSchema>,
     pub examples: Vec<NamedExample>,
 }
 
@@ -461,14 +466,43 @@ impl Lowering<'_> {
                     None => Ok(None),
                 }
             };
+            let (item_schema, item_envelope) =
+                match self.event_payload_pointer(media, &media_pointer) {
+                    Some(payload) => (
+                        Some(self.compiler.compile(&payload)?),
+                        compile("itemSchema")?,
+                    ),
+                    None => (compile("itemSchema")?, None),
+                };
             media_types.push(MediaType {
                 media_type: media_type.to_ascii_lowercase(),
                 schema: compile("schema")?,
-                item_schema: compile("itemSchema")?,
+                item_schema,
+                item_envelope,
                 examples: self.examples(media),
             });
         }
         Ok(media_types)
+    }
+
+    /// Where the payload schema of an OpenAPI 3.2 event `itemSchema` is: its
+    /// `properties.data.contentSchema` (following local `$ref`s); `None` for any other form.
+    fn event_payload_pointer(&self, media: &Value, media_pointer: &str) -> Option<String> {
+        let mut pointer = format!("{media_pointer}/itemSchema");
+        let mut schema = media.get("itemSchema")?;
+        // A bounded walk: the loader already rejected unresolvable references.
+        for _ in 0..16 {
+            let Some(target) = schema.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            pointer = target.strip_prefix('#')?.to_string();
+            schema = self.document.pointer(&pointer)?;
+        }
+        schema
+            .get("properties")?
+            .get("data")?
+            .get("contentSchema")?;
+        Some(format!("{pointer}/properties/data/contentSchema"))
     }
 
     /// Named examples (`examples`), plus a single `example` under the name `default`.

@@ -54,6 +54,19 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// `info.version`: what the document calls its version of the API (`2026-09`).
+    pub fn info_version(&self) -> &str {
+        self.document
+            .pointer("/info/version")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// An `x-` extension of `info`, for settings a document carries for the mock.
+    pub fn info_extension(&self, name: &str) -> Option<&Value> {
+        self.document.get("info").and_then(|info| info.get(name))
+    }
+
     /// Parses, checks and compiles a document. `origin` names it in error messages.
     pub fn load(text: &str, origin: &str) -> Result<Spec, SpecError> {
         let (raw, version) = document::parse(text, origin)?;

@@ -21,11 +21,54 @@ async fn the_docs_bare_rt_key_and_the_bearer_form_are_both_accepted() {
     for value in [
         "rt_test_1234567890abcdef",
         "Bearer rt_live_abc",
-        "bearer any-session-token",
+        // A dashboard session token (a JWT).
+        "bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxIn0.c2lnbmF0dXJl",
     ] {
         let reply = compare_with_authorization(&app, Some(value)).await;
         assert_eq!(reply.status, 200, "{value}: {}", reply.body);
     }
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_be_a_runtype_key_answers_401_unless_any_token_is_accepted() {
+    let app = TestApp::spawn().await;
+    let reply = compare_with_authorization(&app, Some("Bearer anything-at-all")).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body["details"][0]["code"], "INVALID_API_KEY");
+    insta::assert_json_snapshot!(reply.body);
+
+    let options = evalmock::engine::EngineOptions {
+        accept_any_token: true,
+        ..instant()
+    };
+    let lenient = TestApp::spawn_with(evalmock::config::Sources::default(), options).await;
+    let reply = compare_with_authorization(&lenient, Some("Bearer anything-at-all")).await;
+    assert_eq!(reply.status, 200, "--accept-any-token: {}", reply.body);
+    let revoked =
+        compare_with_authorization(&lenient, Some(&format!("Bearer {REVOKED_KEY}"))).await;
+    assert_eq!(revoked.status, 401, "fixture rules still apply");
+}
+
+#[tokio::test]
+async fn two_authorization_headers_answer_401_instead_of_the_first_winning() {
+    let app = TestApp::spawn().await;
+    let reply = send(
+        app.request(Method::POST, "/v1/eval/compare-record")
+            .header("Content-Type", "application/json")
+            .header("Authorization", format!("Bearer {API_KEY}"))
+            .header("Authorization", format!("Bearer {REVOKED_KEY}"))
+            .body(docs_compare_record_body().to_string()),
+    )
+    .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body["details"][0]["code"], "MALFORMED_CREDENTIALS");
+    assert!(
+        reply.body["details"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than one Authorization header")),
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]

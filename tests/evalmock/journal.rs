@@ -247,11 +247,22 @@ async fn the_served_spec_is_available_as_json_and_yaml() {
             .map(|paths| paths.len()),
         Some(8)
     );
-    let committed: Value = serde_norway::from_str(evalmock::config::BUNDLED_SPEC).expect("YAML");
+    let committed: Value =
+        serde_norway::from_str(evalmock::config::BUNDLED_LATER_SPEC).expect("YAML");
     assert_eq!(
         json_reply.body, committed,
-        "the served document is ours, unchanged"
+        "the default version's document, unchanged"
     );
+    let documented = send(app.request(Method::GET, "/__mock/spec?version=2026-06")).await;
+    let documented_committed: Value =
+        serde_norway::from_str(evalmock::config::BUNDLED_SPEC).expect("YAML");
+    assert_eq!(
+        documented.body, documented_committed,
+        "?version= picks another version"
+    );
+    let unknown = send(app.request(Method::GET, "/__mock/spec?version=1999-01")).await;
+    assert_eq!(unknown.status, 400);
+    assert_admin_contract("GET", "/__mock/spec", &unknown);
 
     for request in [
         app.request(Method::GET, "/__mock/spec?format=yaml"),

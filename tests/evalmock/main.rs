@@ -20,3 +20,4 @@ mod spec_loading;
 mod stream;
 mod submit;
 mod validation;
+mod versions;

@@ -20,8 +20,16 @@ async fn list_batches_pages_newest_first_with_lenient_limit_and_offset() {
     );
     insta::assert_json_snapshot!(page.body);
 
+    assert_eq!(
+        page.body["hasMore"], true,
+        "a full page says there may be more"
+    );
     let everything = app.get("/v1/eval/batches").await;
     assert_eq!(everything.body["limit"], 50, "default limit");
+    assert_eq!(
+        everything.body["hasMore"], false,
+        "a page that is not full is the last"
+    );
     assert_eq!(
         everything.body["batches"][1], page.body["batches"][0],
         "offset 1 starts at the second batch"
@@ -139,6 +147,20 @@ async fn results_hold_every_field_of_the_vendor_schema() {
     let reply = app.get(&format!("/v1/eval/{batch_id}/results")).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["status"], "failed");
+    // The records the failed batch never reached are its case errors, by record.
+    let case_ids: Vec<&str> = reply.body["caseErrors"]
+        .as_array()
+        .expect("caseErrors")
+        .iter()
+        .filter_map(|e| e["caseId"].as_str())
+        .collect();
+    assert_eq!(case_ids.len(), 8);
+    for id in &case_ids {
+        assert!(
+            reply.body["resultsByRecord"].get(id).is_none(),
+            "{id} errored, so it has no step results"
+        );
+    }
     assert!(reply.body["processedRecords"].as_u64() < reply.body["totalRecords"].as_u64());
     insta::assert_json_snapshot!(reply.body);
 }

@@ -37,6 +37,7 @@ async fn a_response_that_breaks_the_spec_becomes_a_500_naming_the_schema_path() 
         Sources {
             spec: Some(spec),
             fixtures: None,
+            ..Sources::default()
         },
         EngineOptions::default(),
     )
@@ -78,6 +79,7 @@ async fn warn_mode_logs_the_violation_and_sends_the_response() {
         Sources {
             spec: Some(spec),
             fixtures: None,
+            ..Sources::default()
         },
         options,
     )
@@ -95,6 +97,7 @@ fn a_fixture_that_breaks_the_spec_stops_loading_naming_file_and_field() {
         &Sources {
             spec: Some(spec),
             fixtures: None,
+            ..Sources::default()
         },
         EngineOptions::default(),
     )

@@ -1,4 +1,4 @@
-//! Contract test: our OpenAPI description of the Runtype Evals API (`specs/runtype-evals.yaml`)
+//! Contract test: our OpenAPI description of the Runtype Evals API (`specs/runtype-evals-2026-06.yaml`)
 //! against the vendor's own OpenAPI document.
 //!
 //! The comparison walks both documents operation by operation (after resolving local `$ref`s) and
@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-const OUR_SPEC: &str = "specs/runtype-evals.yaml";
+const OUR_SPEC: &str = "specs/runtype-evals-2026-06.yaml";
 const VENDOR_STRUCTURE: &str = "tests/data/vendor-evals-structure.json";
 const ALLOW_LIST: &str = "tests/data/spec-allowlist.yaml";
 const SHARED_VENDOR_DOCUMENT: &str = "../shared/runtype-docs/openapi-evals.json";

@@ -30,6 +30,7 @@ async fn the_vendor_document_serves_compare_record_like_our_spec() {
             Sources {
                 spec: Some(spec.clone()),
                 fixtures: None,
+                ..Sources::default()
             },
             EngineOptions::default(),
         )
@@ -46,6 +47,7 @@ async fn pets_app() -> TestApp {
     let sources = Sources {
         spec: Some(repo_path("tests/data/specs/pets-3.0.yaml")),
         fixtures: None,
+        ..Sources::default()
     };
     TestApp::spawn_with(sources, EngineOptions::default()).await
 }

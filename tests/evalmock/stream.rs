@@ -21,9 +21,12 @@ fn two_config_request() -> Value {
     })
 }
 
+/// A stream request to the documented version (2026-06, `FlowSSEEvent`s); `versions.rs`
+/// covers the later vocabulary.
 fn stream_request(app: &TestApp, body: &Value) -> reqwest::RequestBuilder {
     app.request(Method::POST, "/v1/eval/stream")
         .header("Authorization", format!("Bearer {API_KEY}"))
+        .header("evalmock-api-version", "2026-06")
         .header("Content-Type", "application/json")
         .body(body.to_string())
 }
@@ -114,14 +117,14 @@ async fn every_config_streams_its_execution_interleaved_in_order_and_valid() {
         let last = run.last().expect("events")["type"].as_str().expect("type");
         assert!(last == "flow_complete" || last == "flow_error", "{last}");
 
-        // Token deltas add up to each step's final output.
+        // Token deltas (the documented `step_delta` carries `text`) add up to each step's output.
         let mut deltas: HashMap<&str, String> = HashMap::new();
         for event in run {
             match event["type"].as_str() {
                 Some("step_delta") => deltas
                     .entry(event["id"].as_str().expect("id"))
                     .or_default()
-                    .push_str(event["delta"].as_str().expect("delta")),
+                    .push_str(event["text"].as_str().expect("text")),
                 Some("step_complete") => {
                     let step = event["id"].as_str().expect("id");
                     assert_eq!(

@@ -120,6 +120,61 @@ async fn a_submitted_eval_shows_up_in_every_operation() {
 }
 
 #[tokio::test]
+async fn the_later_apis_request_shapes_run_as_the_current_client_sends_them() {
+    let app = TestApp::spawn().await;
+    let saved = "evalcfg_01jvaz0h7wafn4p8qmgqv3np40";
+    let accepted = [
+        // The typed SDK call cannot send flowId or records: with `agent`, a saved config names
+        // the flow, and the eval runs on the flow's saved records.
+        json!({"agent": {"alias": "production"}, "evalConfigs": [{"evalConfigId": saved}]}),
+        json!({"agent": {"alias": "production"}, "evalConfig": {"overrides": {"steps": {STEP_1: {"model": "claude-haiku-4-5", "topP": 0.9}}}}}),
+        json!({"flowId": FLOW_1, "evalConfig": {"evalName": "no records named"}}),
+    ];
+    for body in accepted {
+        let reply = app.post_json("/v1/eval/submit", body.clone()).await;
+        assert_eq!(reply.status, 200, "{body}: {}", reply.body);
+    }
+    let all_records = app
+        .post_json(
+            "/v1/eval/submit",
+            json!({"flowId": FLOW_1, "evalConfig": {}}),
+        )
+        .await;
+    let group = app
+        .get(&format!(
+            "/v1/eval/group/{}",
+            all_records.body["evalGroupId"].as_str().expect("group id")
+        ))
+        .await;
+    assert_eq!(
+        group.body["batches"][0]["totalRecords"], 20,
+        "without records the eval runs on all 20 of the flow's records"
+    );
+
+    let mut refused = Vec::new();
+    for (case, body) in [
+        (
+            "both spellings of step overrides",
+            json!({"flowId": FLOW_1, "evalConfig": {"stepOverrides": {STEP_1: {"model": "gpt-4o"}}, "overrides": {"steps": {STEP_1: {"model": "gpt-4o"}}}}}),
+        ),
+        (
+            "unknown saved config",
+            json!({"agent": {"alias": "production"}, "evalConfigs": [{"evalConfigId": "evalcfg_01jv0000000000000000000000"}]}),
+        ),
+        ("no target", json!({"evalConfig": {}})),
+        (
+            "a saved config of another flow",
+            json!({"flowId": "flow_01jv0000000000000000000002", "evalConfigs": [{"evalConfigId": saved}]}),
+        ),
+    ] {
+        let reply = app.post_json("/v1/eval/submit", body).await;
+        assert_eq!(reply.status, 400, "{case}: {}", reply.body);
+        refused.push(json!({"case": case, "answer": reply.body}));
+    }
+    insta::assert_json_snapshot!(refused);
+}
+
+#[tokio::test]
 async fn what_cannot_run_is_rejected_with_every_problem_at_its_path() {
     let app = TestApp::spawn().await;
     let mut answers = Vec::new();
@@ -141,10 +196,6 @@ async fn what_cannot_run_is_rejected_with_every_problem_at_its_path() {
             json!({"flowId": FLOW_1, "evalConfigs": [{"evalName": "a", "stepOverrides": {"step_nope": {"model": "gpt-4o"}}}], "recordIds": [RECORD_1, "record_nope"]}),
         ),
         (
-            "no records",
-            json!({"flowId": FLOW_1, "evalName": "x", "evalConfig": {}}),
-        ),
-        (
             "empty records",
             json!({"flowId": FLOW_1, "evalName": "x", "evalConfig": {}, "recordIds": []}),
         ),
@@ -153,8 +204,16 @@ async fn what_cannot_run_is_rejected_with_every_problem_at_its_path() {
             json!({"flowId": FLOW_1, "evalName": "x", "evalConfig": {"stepOverrides": {STEP_1: {"temperature": 3, "tools": {"toolCallStrategy": "sometimes"}}}}, "recordIds": [RECORD_1]}),
         ),
     ];
+    // The documented version's rules (2026-06); the later API's are tested above.
     for (case, body) in cases {
-        let reply = app.post_json("/v1/eval/submit", body).await;
+        let reply = send(
+            app.request(reqwest::Method::POST, "/v1/eval/submit")
+                .header("Authorization", format!("Bearer {API_KEY}"))
+                .header("Content-Type", "application/json")
+                .header("evalmock-api-version", "2026-06")
+                .body(body.to_string()),
+        )
+        .await;
         assert_eq!(reply.status, 400, "{case}: {}", reply.body);
         answers.push(json!({"case": case, "answer": reply.body}));
     }

@@ -31,9 +31,10 @@ use crate::auth::AuthSettings;
 use crate::error::{ApiError, ErrorDetail};
 use crate::fixtures::{FixtureError, FixtureStore, LoadedGroup};
 use crate::respond::{Reply, ReplyBody};
-use crate::spec::{CompiledSchema, Operation};
+use crate::spec::{CompiledSchema, Operation, Spec};
 use crate::validate::{Violation, schema_violations};
 use metrics::BatchMetrics;
+use stream::Vocabulary;
 
 /// `limit` of list-eval-batches when absent or unusable, and its ceiling (vendor: "default 50, max 100").
 const DEFAULT_PAGE: usize = 50;
@@ -45,6 +46,15 @@ pub fn auth_settings() -> AuthSettings {
     AuthSettings {
         bare_key_prefixes: vec!["rt_".into()],
         key_hint: Some("keys start with rt_live_ or rt_test_".into()),
+        // API keys (`rt_live_...`, `rt_test_...`, any `rt_` key) and dashboard session tokens
+        // (JWTs: three base64url parts). Anything else the real service refuses with 401.
+        token_shapes: [
+            r"^rt_[A-Za-z0-9_\-]+$",
+            r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$",
+        ]
+        .iter()
+        .filter_map(|shape| regex::Regex::new(shape).ok())
+        .collect(),
     }
 }
 
@@ -59,6 +69,8 @@ pub struct Evals {
     group: HashMap<String, Bytes>,
     /// Every fixture batch, newest first: (evalGroupId, status, summary).
     listing: Vec<(String, String, Value)>,
+    /// The stream's event vocabulary, as the served spec names it.
+    vocabulary: Vocabulary,
 }
 
 /// A group to answer from: a fixture group (whose unfiltered bodies are cached) or a submitted
@@ -85,8 +97,15 @@ impl Evals {
     pub fn prepare(
         fixtures: &FixtureStore,
         bound: &[(EvalOperation, &Operation)],
+        spec: &Spec,
     ) -> Result<Evals, FixtureError> {
-        let mut evals = Evals::default();
+        let mut evals = Evals {
+            vocabulary: Vocabulary::named(
+                spec.info_extension(stream::VOCABULARY_EXTENSION)
+                    .and_then(Value::as_str),
+            ),
+            ..Evals::default()
+        };
         // Groups are independent: build and check them on every core, merge in order.
         let prepared =
             crate::parallel::map(fixtures.groups(), |loaded| prepare_group(loaded, bound));
@@ -200,7 +219,7 @@ impl Evals {
                 Ok(Answer::computed(Reply::json(200, answer)))
             }
             EvalOperation::Stream => {
-                let events = stream::stream_events(input.fixtures, body)?;
+                let events = stream::stream_events(input.fixtures, body, self.vocabulary)?;
                 input.submissions.charge(input.principal)?;
                 Ok(Answer::computed(Reply {
                     status: 200,
@@ -288,10 +307,17 @@ impl Evals {
         };
         let limit = number("limit").map_or(DEFAULT_PAGE, |n| n.clamp(1, MAX_PAGE as i64) as usize);
         let offset = number("offset").map_or(0, |n| n.max(0) as usize);
-        let status = query
-            .get("status")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty());
+        let text = |name: &str| {
+            query
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let status = text("status");
+        // Every batch the mock knows was run ad hoc (from a flow and records, not from an eval
+        // suite), so `origin=suite` or any `evalSuiteId` finds none.
+        let from_suites =
+            text("origin").is_some_and(|o| o != "adhoc") || text("evalSuiteId").is_some();
         let submitted: Vec<(String, String, Value)> = input
             .submissions
             .all()
@@ -314,7 +340,9 @@ impl Evals {
         let page: Vec<Value> = all
             .into_iter()
             .filter(|(group, batch_status, _)| {
-                input.principal.may_read_group(group) && status.is_none_or(|s| s == batch_status)
+                !from_suites
+                    && input.principal.may_read_group(group)
+                    && status.is_none_or(|s| s == batch_status)
             })
             .skip(offset)
             .take(limit)
@@ -460,6 +488,8 @@ fn newest_first(a: &Value, b: &Value) -> std::cmp::Ordering {
     key(b).cmp(&key(a))
 }
 
+/// A page of list-batches. `hasMore` is true when the page came back full (as the later API
+/// defines it; sent in every version, older clients ignore it).
 fn list_body(batches: Vec<Value>, limit: usize, offset: usize) -> Value {
     let count = batches.len();
     object([
@@ -467,6 +497,7 @@ fn list_body(batches: Vec<Value>, limit: usize, offset: usize) -> Value {
         ("count", json!(count)),
         ("limit", json!(limit)),
         ("offset", json!(offset)),
+        ("hasMore", json!(count == limit)),
     ])
 }
 
@@ -521,6 +552,8 @@ where
 
 /// A fixture answer that depends on the request: remembered by the engine once validated.
 fn remembered(input: &HandlerInput<'_>, key: String, build: impl FnOnce() -> Value) -> Answer {
+    // Each API version validates its answers against its own spec: remembered apart.
+    let key = format!("{}|{key}", input.version);
     match input.memo.get(input.generation, &key) {
         Some(bytes) => Answer::Remembered(bytes),
         None => Answer::Computed {

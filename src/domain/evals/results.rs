@@ -48,6 +48,8 @@ pub(super) fn results_body(loaded: &LoadedGroup, batch: &Batch) -> Value {
                     "inputVariables": record.map(|r| &r.input_variables),
                     "recordMetadata": record.map(|r| &r.record_metadata),
                     "stepConfig": flow_step.map(|f| &f.step_config),
+                    // Every fixture run was executed by Runtype's own runtime.
+                    "executionEngine": "runtime",
                 })
             })
             .collect();
@@ -69,5 +71,7 @@ pub(super) fn results_body(loaded: &LoadedGroup, batch: &Batch) -> Value {
         body["completedAt"] = Value::String(completed_at.clone());
     }
     body["resultsByRecord"] = Value::Object(by_record);
+    // Cases that could not run at all (the later API requires the field; always sent).
+    body["caseErrors"] = json!(batch.case_errors);
     body
 }

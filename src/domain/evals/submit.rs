@@ -289,43 +289,28 @@ fn invalid(code: ViolationCode, path: &str, message: String, suggestion: &str) -
 }
 
 /// Checks what the schema cannot for submit: which fields go together, and that the flow,
-/// records and steps exist. Every problem is reported, each at its own path.
+/// saved configs, records and steps exist. Every problem is reported, each at its own path.
+///
+/// Lenient where the later API is (what `runtype-sdk` 5.5.0 can send): the flow may come from
+/// `flowId`, `agent` or the saved configs named by `evalConfigId`; a single eval needs no
+/// `evalName`; without `recordIds` or `records` the eval runs on every record the flow has run
+/// on (the flow's saved records, the mock's reading of a call that names none).
 fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiError> {
     let mut problems = Vec::new();
     let has = |field: &str| body.get(field).is_some_and(|v| !v.is_null());
-    let template = find_flow(fixtures, body, &mut problems);
-    pair(
-        &mut problems,
-        has("evalConfig") || has("evalName"),
-        has("evalConfigs"),
-        "evalConfig",
-        "evalConfigs",
-    );
-    if has("evalConfig") != has("evalName") {
-        let missing = if has("evalConfig") {
-            "evalName"
-        } else {
+    if (has("evalConfig") || has("evalName")) && has("evalConfigs") {
+        let a_name = if has("evalConfig") {
             "evalConfig"
+        } else {
+            "evalName"
         };
-        problems.push(invalid(
-            ViolationCode::MissingRequiredField,
-            missing,
-            format!("`{missing}` is required with a single eval"),
-            "Send `evalName` and `evalConfig` together, or use `evalConfigs`.",
-        ));
+        problems.push(conflict(a_name, "evalConfigs"));
     }
-    pair(
-        &mut problems,
-        has("recordIds"),
-        has("records"),
-        "recordIds",
-        "records",
-    );
-    let mut configs = named_configs(body);
-    if has("evalConfig") && !has("evalConfigs") {
-        let name = body["evalName"].as_str().unwrap_or_default().to_string();
-        configs.push((name, body["evalConfig"].clone(), "evalConfig".into()));
+    if has("recordIds") && has("records") {
+        problems.push(conflict("recordIds", "records"));
     }
+    let configs = resolve_configs(fixtures, body, &mut problems);
+    let template = find_flow(fixtures, body, &configs, &mut problems);
     let mut records = Vec::new();
     if let Some(template) = template {
         check_overrides(&template.group.flow, &configs, &mut problems);
@@ -357,6 +342,8 @@ fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiErr
             .enumerate()
             .map(|(i, r)| virtual_record(i, r))
             .collect();
+    } else if !has("recordIds") {
+        records = template.group.records.clone();
     }
     Ok(Plan {
         template,
@@ -365,15 +352,17 @@ fn plan<'a>(fixtures: &'a FixtureStore, body: &Value) -> Result<Plan<'a>, ApiErr
     })
 }
 
-/// Checks a stream request: the flow and step overrides exist; the input (`record` and/or
-/// `messages`) becomes one virtual record.
+/// Checks a stream request: the flow (from `flowId`, `agent` or saved configs) and step
+/// overrides exist; the input (`record` and/or `messages`) becomes one virtual record, and
+/// without either the flow runs on its first saved record (the mock's choice where the docs
+/// are silent).
 pub(super) fn stream_plan<'a>(
     fixtures: &'a FixtureStore,
     body: &Value,
 ) -> Result<Plan<'a>, ApiError> {
     let mut problems = Vec::new();
-    let template = find_flow(fixtures, body, &mut problems);
-    let configs = named_configs(body);
+    let configs = resolve_configs(fixtures, body, &mut problems);
+    let template = find_flow(fixtures, body, &configs, &mut problems);
     if let Some(template) = template {
         check_overrides(&template.group.flow, &configs, &mut problems);
     }
@@ -381,73 +370,183 @@ pub(super) fn stream_plan<'a>(
         Some(template) if problems.is_empty() => template,
         _ => return Err(ApiError::InvalidRequest(problems)),
     };
-    let input = match body.get("record") {
-        Some(record) => record.clone(),
-        None => {
-            json!({"name": "Conversation", "type": "conversation", "metadata": {"messages": body["messages"]}})
-        }
+    let record = match (body.get("record"), body.get("messages")) {
+        (Some(record), _) => virtual_record(0, record),
+        (None, Some(messages)) => virtual_record(
+            0,
+            &json!({"name": "Conversation", "type": "conversation", "metadata": {"messages": messages}}),
+        ),
+        (None, None) => match template.group.records.first() {
+            Some(record) => record.clone(),
+            None => virtual_record(0, &json!({})),
+        },
     };
     Ok(Plan {
         template,
         configs: without_paths(configs),
-        records: vec![virtual_record(0, &input)],
+        records: vec![record],
     })
 }
 
-/// The fixture group whose flow is `flowId`: its recorded runs are what new runs derive from.
+/// The fixture group whose flow runs: named by `flowId`, else the flow of the saved configs
+/// (`evalConfigId`), else, when an `agent` is named, the first fixture flow (evalmock models no
+/// agents; the spec says so). Its recorded runs are what new runs derive from.
 fn find_flow<'a>(
     fixtures: &'a FixtureStore,
     body: &Value,
+    configs: &[Config<'a>],
     problems: &mut Vec<Violation>,
 ) -> Option<&'a LoadedGroup> {
-    let flow_id = body["flowId"].as_str().unwrap_or_default();
-    let template = fixtures
-        .groups()
-        .iter()
-        .find(|g| g.group.flow.flow_id == flow_id);
-    if template.is_none() {
+    let saved = configs.iter().find_map(|c| c.saved);
+    let template = if let Some(flow_id) = body["flowId"].as_str() {
+        let found = fixtures
+            .groups()
+            .iter()
+            .find(|g| g.group.flow.flow_id == flow_id);
+        if found.is_none() {
+            problems.push(invalid(
+                ViolationCode::InvalidValue,
+                "flowId",
+                format!("flow {flow_id} does not exist"),
+                "Use the flowId of an existing flow; every eval batch in GET /v1/eval/batches names its flowId.",
+            ));
+        }
+        found
+    } else if saved.is_some() {
+        saved
+    } else if body.get("agent").is_some_and(|a| !a.is_null()) {
+        fixtures.groups().first()
+    } else {
         problems.push(invalid(
-            ViolationCode::InvalidValue,
+            ViolationCode::MissingRequiredField,
             "flowId",
-            format!("flow {flow_id} does not exist"),
-            "Use the flowId of an existing flow; every eval batch in GET /v1/eval/batches names its flowId.",
+            "one of `flowId` or `agent` is required".into(),
+            "Send the `flowId` of the flow to evaluate (or `agent`).",
         ));
+        None
+    };
+    if let Some(template) = template {
+        for config in configs {
+            if let Some(group) = config.saved
+                && group.group.flow.flow_id != template.group.flow.flow_id
+            {
+                problems.push(invalid(
+                    ViolationCode::InvalidValue,
+                    &format!("{}.evalConfigId", config.at),
+                    format!(
+                        "eval config belongs to flow {}, not to flow {}",
+                        group.group.flow.flow_id, template.group.flow.flow_id
+                    ),
+                    "Use saved configs of the flow that runs.",
+                ));
+            }
+        }
     }
     template
 }
 
-/// The configs as a plan keeps them, once their paths have served the checks' messages.
-fn without_paths(configs: Vec<(String, Value, String)>) -> Vec<(String, Value)> {
-    configs
-        .into_iter()
-        .map(|(name, config, _)| (name, config))
-        .collect()
+/// One eval config as submitted, resolved: its name, the config with `stepOverrides`, where it
+/// is in the request (for messages) and the group of the saved config it names, if any.
+struct Config<'a> {
+    name: String,
+    config: Value,
+    at: String,
+    saved: Option<&'a LoadedGroup>,
 }
 
-/// `evalConfigs[]` as (evalName, config without the name, path for messages).
-fn named_configs(body: &Value) -> Vec<(String, Value, String)> {
-    body["evalConfigs"]
-        .as_array()
-        .into_iter()
-        .flatten()
+/// The configs of a request: `evalConfigs[]`, or the single `evalConfig` (+ `evalName`), or,
+/// with neither, the flow as saved. `overrides.steps` (the later API's spelling) and
+/// `stepOverrides` are one channel: sending both is a 400; a saved config (`evalConfigId`)
+/// supplies what the request leaves out.
+fn resolve_configs<'a>(
+    fixtures: &'a FixtureStore,
+    body: &Value,
+    problems: &mut Vec<Violation>,
+) -> Vec<Config<'a>> {
+    let raw: Vec<(Value, String)> = match body["evalConfigs"].as_array() {
+        Some(configs) => configs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), format!("evalConfigs[{i}]")))
+            .collect(),
+        None => {
+            let mut config = body.get("evalConfig").cloned().unwrap_or_else(|| json!({}));
+            // The config's own name first (the later API's spelling), then the top-level one.
+            if let (Some(object), Some(name)) = (config.as_object_mut(), body.get("evalName"))
+                && !object.contains_key("evalName")
+            {
+                object.insert("evalName".into(), name.clone());
+            }
+            vec![(config, "evalConfig".into())]
+        }
+    };
+    raw.into_iter()
         .enumerate()
-        .map(|(i, config)| {
-            let name = config["evalName"].as_str().unwrap_or_default().to_string();
-            let mut config = config.clone();
+        .map(|(position, (mut config, at))| {
+            let mut saved = None;
+            if let Some(id) = config["evalConfigId"].as_str() {
+                match fixtures.eval_config(id) {
+                    Some((group, batch)) => {
+                        saved = Some(group);
+                        if config.get("evalName").is_none() {
+                            config["evalName"] = json!(batch.eval_name);
+                        }
+                        if config.get("stepOverrides").is_none()
+                            && config["overrides"].get("steps").is_none()
+                        {
+                            config["stepOverrides"] = batch.eval_config["stepOverrides"].clone();
+                        }
+                    }
+                    None => problems.push(invalid(
+                        ViolationCode::InvalidValue,
+                        &format!("{at}.evalConfigId"),
+                        format!("eval config {id} does not exist"),
+                        "Use the evalConfigId of a saved eval config (GET /v1/eval/{id}/results of a batch names its config).",
+                    )),
+                }
+            }
+            if let Some(steps) = config["overrides"].get("steps").cloned() {
+                if config.get("stepOverrides").is_some() {
+                    problems.push(conflict(
+                        &format!("{at}.stepOverrides"),
+                        &format!("{at}.overrides.steps"),
+                    ));
+                }
+                config["stepOverrides"] = steps;
+            }
+            let name = config["evalName"].as_str().map(str::to_string);
             if let Some(object) = config.as_object_mut() {
                 object.remove("evalName");
             }
-            (name, config, format!("evalConfigs[{i}]"))
+            Config {
+                name: name.unwrap_or_else(|| format!("Eval {}", position + 1)),
+                config,
+                at,
+                saved,
+            }
         })
         .collect()
 }
 
-fn check_overrides(
-    flow: &Flow,
-    configs: &[(String, Value, String)],
-    problems: &mut Vec<Violation>,
-) {
-    for (_, config, at) in configs {
+/// The configs as a plan keeps them, once their paths have served the checks' messages.
+fn without_paths(configs: Vec<Config<'_>>) -> Vec<(String, Value)> {
+    configs.into_iter().map(|c| (c.name, c.config)).collect()
+}
+
+fn check_overrides(flow: &Flow, configs: &[Config<'_>], problems: &mut Vec<Violation>) {
+    for Config {
+        config, at, saved, ..
+    } in configs
+    {
+        // A saved config of another flow is reported once, not once per step it overrides.
+        if saved.is_some_and(|group| group.group.flow.flow_id != flow.flow_id) {
+            continue;
+        }
+        let spelling = if config["overrides"].get("steps").is_some() {
+            "overrides.steps"
+        } else {
+            "stepOverrides"
+        };
         for step_id in config["stepOverrides"]
             .as_object()
             .into_iter()
@@ -457,7 +556,7 @@ fn check_overrides(
             if !flow.steps.iter().any(|s| &s.step_id == step_id) {
                 problems.push(invalid(
                     ViolationCode::InvalidValue,
-                    &format!("{at}.stepOverrides.{step_id}"),
+                    &format!("{at}.{spelling}.{step_id}"),
                     format!("flow {} has no step {step_id}", flow.flow_id),
                     &format!("Use one of the flow's steps: {}.", step_list(flow)),
                 ));
@@ -481,23 +580,14 @@ fn virtual_record(position: usize, record: &Value) -> Record {
     }
 }
 
-/// Reports `a` and `b` sent together, or neither sent.
-fn pair(problems: &mut Vec<Violation>, a: bool, b: bool, a_name: &str, b_name: &str) {
-    if a && b {
-        problems.push(invalid(
-            ViolationCode::ConflictingFields,
-            b_name,
-            format!("`{a_name}` and `{b_name}` cannot be sent together"),
-            &format!("Send either `{a_name}` or `{b_name}`."),
-        ));
-    } else if !a && !b {
-        problems.push(invalid(
-            ViolationCode::MissingRequiredField,
-            a_name,
-            format!("one of `{a_name}` or `{b_name}` is required"),
-            &format!("Send `{a_name}` or `{b_name}`."),
-        ));
-    }
+/// `a` and `b` sent together, reported at `b`.
+fn conflict(a: &str, b: &str) -> Violation {
+    invalid(
+        ViolationCode::ConflictingFields,
+        b,
+        format!("`{a}` and `{b}` cannot be sent together"),
+        &format!("Send either `{a}` or `{b}`."),
+    )
 }
 
 fn step_list(flow: &Flow) -> String {
@@ -553,6 +643,11 @@ pub(super) fn simulate_batch(
     }
     Batch {
         batch_execution_id: batch_id,
+        eval_config_id: config
+            .get("evalConfigId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        case_errors: Vec::new(),
         eval_name: eval_name.to_string(),
         eval_config: config.clone(),
         status: "completed".into(),
@@ -671,6 +766,8 @@ mod tests {
     fn batch_with(records: usize) -> Batch {
         Batch {
             batch_execution_id: "b".into(),
+            eval_config_id: None,
+            case_errors: Vec::new(),
             eval_name: "e".into(),
             eval_config: Value::Null,
             status: "completed".into(),
