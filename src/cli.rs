@@ -203,10 +203,15 @@ fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("evalmock=info"));
+    // The worker drains every line waiting, then flushes: buffered, a burst of requests costs
+    // one write for many lines, and an idle mock still shows each line at once.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         // Under a flood, keep every line (block) rather than lose evidence of what happened.
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -227,8 +227,8 @@ impl Outcome {
                         .map(|v| (Direction::Response, v.clone())),
                 )
                 .collect(),
-            request: Side::new(request.headers.clone(), request.body.clone()),
-            response: Side::new(self.response.headers.clone(), response_body),
+            request: Side::new(request.headers, request.body.clone()),
+            response: Side::new(&self.response.headers, response_body),
         }
     }
 

@@ -5,8 +5,9 @@
 //! has (the header map, the body `Bytes`, the engine's `Outcome` parts) and is rendered to JSON
 //! only when somebody reads it. Bodies are kept up to a byte cap: a prefix is copied when a
 //! body is larger, so a 2 MB upload never pins 2 MB per entry, and a body within the cap is
-//! shared, not copied. Credentials are redacted when an entry is rendered, so they never reach
-//! the admin API, the page or a dump.
+//! shared, not copied. Headers are rendered to one string when recorded, credentials already
+//! redacted, so they never reach the admin API, the page or a dump, and no entry holds a
+//! connection's buffers.
 //!
 //! One narrow lock guards the ring; new entries are also broadcast to live subscribers (the
 //! page's event stream), which costs nothing when nobody listens.
@@ -45,7 +46,10 @@ pub enum Direction {
 /// One side of an exchange as recorded: headers and a (possibly cut) body.
 #[derive(Debug, Clone)]
 pub struct Side {
-    pub headers: HeaderMap,
+    /// `name: value` lines, credentials already redacted. One owned string, not a clone of
+    /// the header map: a request's header values are slices of the connection's read buffer,
+    /// and keeping them would keep that whole buffer alive per entry.
+    pub headers: Box<str>,
     /// At most the journal's body limit.
     pub body: Bytes,
     /// The body's full length.
@@ -81,10 +85,21 @@ pub struct Exchange {
 }
 
 impl Side {
-    /// A side with its whole body.
-    pub fn new(headers: HeaderMap, body: Bytes) -> Side {
+    /// A side with its whole body; the headers are rendered and redacted now.
+    pub fn new(headers: &HeaderMap, body: Bytes) -> Side {
+        let mut lines = String::new();
+        for (name, value) in headers {
+            lines.push_str(name.as_str());
+            lines.push_str(": ");
+            if is_credential(name.as_str()) {
+                lines.push_str(REDACTED);
+            } else {
+                lines.push_str(&String::from_utf8_lossy(value.as_bytes()));
+            }
+            lines.push('\n');
+        }
         Side {
-            headers,
+            headers: lines.into_boxed_str(),
             body_bytes: body.len(),
             body,
         }
@@ -301,20 +316,16 @@ impl Entry {
 
 fn side_json(side: &Side) -> Value {
     let mut headers = Map::new();
-    for (name, value) in &side.headers {
-        let shown = if is_credential(name.as_str()) {
-            REDACTED.to_string()
-        } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
-        };
+    for line in side.headers.lines() {
+        let (name, shown) = line.split_once(": ").unwrap_or((line, ""));
         // Repeated headers are joined as HTTP allows, so none is hidden.
-        match headers.get_mut(name.as_str()) {
+        match headers.get_mut(name) {
             Some(Value::String(existing)) => {
                 existing.push_str(", ");
-                existing.push_str(&shown);
+                existing.push_str(shown);
             }
             _ => {
-                headers.insert(name.as_str().to_string(), Value::String(shown));
+                headers.insert(name.to_string(), Value::String(shown.to_string()));
             }
         }
     }
@@ -355,8 +366,8 @@ mod tests {
             duration: Duration::ZERO,
             error_codes: Vec::new(),
             violations: Vec::new(),
-            request: Side::new(HeaderMap::new(), Bytes::from_static(b"0123456789")),
-            response: Side::new(HeaderMap::new(), Bytes::new()),
+            request: Side::new(&HeaderMap::new(), Bytes::from_static(b"0123456789")),
+            response: Side::new(&HeaderMap::new(), Bytes::new()),
         }
     }
 
