@@ -49,6 +49,9 @@ fn generate(spec: &Spec, schema: &Value, depth: usize, name: Option<&str>) -> Va
         if let Value::Object(own) = generate_typed(spec, map, depth, name) {
             merged.extend(own);
         }
+        for part in parts.iter().filter_map(|p| spec.resolve(p).as_object()) {
+            drop_excluded(part, &mut merged);
+        }
         return Value::Object(merged);
     }
     for choice in ["oneOf", "anyOf"] {
@@ -60,6 +63,25 @@ fn generate(spec: &Spec, schema: &Value, depth: usize, name: Option<&str>) -> Va
         }
     }
     generate_typed(spec, map, depth, name)
+}
+
+/// Honours `not: {required: [a, b, ...]}` (fields that exclude each other): when the object
+/// holds all of them, the last one goes, so the value stays valid.
+fn drop_excluded(schema: &Map<String, Value>, object: &mut Map<String, Value>) {
+    let Some(names) = schema
+        .get("not")
+        .and_then(|not| not.get("required"))
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+    if names.len() > 1
+        && names.iter().all(|n| object.contains_key(*n))
+        && let Some(last) = names.last()
+    {
+        object.remove(*last);
+    }
 }
 
 fn primary_type(map: &Map<String, Value>) -> Option<&str> {
@@ -101,6 +123,7 @@ fn generate_typed(
                     }
                 }
             }
+            drop_excluded(map, &mut object);
             Value::Object(object)
         }
         Some("array") => {

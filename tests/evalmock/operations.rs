@@ -199,17 +199,42 @@ async fn analyze_counts_regex_terms_in_step_outputs() {
 #[tokio::test]
 async fn analyze_rejects_empty_and_invalid_terms_each_at_its_index() {
     let app = TestApp::spawn().await;
+    // The spec states both rules (`minLength: 1`, `format: regex`), so both are refused by
+    // validation, each at its index.
     let reply = app
-        .post_json("/v1/eval/analyze-steps", json!({"evalGroupId": GROUP_1, "stepIds": [], "searchTerms": ["ok", "(unclosed", "a*"]}))
+        .post_json(
+            "/v1/eval/analyze-steps",
+            json!({"evalGroupId": GROUP_1, "stepIds": [], "searchTerms": ["ok", "(unclosed", ""]}),
+        )
         .await;
     assert_eq!(reply.status, 400);
     let paths = reply.detail_paths();
     assert_eq!(
         paths,
         ["searchTerms[1]", "searchTerms[2]"],
-        "an invalid pattern and one that matches the empty string"
+        "an invalid pattern and an empty term"
     );
     insta::assert_json_snapshot!(reply.body);
+
+    // What the spec accepts is searched: a look-around this engine cannot run is searched for
+    // literally, and a pattern that can match nothing counts no zero-length matches.
+    let accepted = app
+        .post_json(
+            "/v1/eval/analyze-steps",
+            json!({"evalGroupId": GROUP_1, "stepIds": [], "searchTerms": ["(?=x)order", "z*"]}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let terms = &accepted.body["results"][0]["termAnalysis"];
+    assert_eq!(
+        terms[0]["totalOccurrences"], 0,
+        "the look-around is searched literally"
+    );
+    let z_count = terms[1]["totalOccurrences"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        z_count < 1_000,
+        "only non-empty matches of z* count: {z_count}"
+    );
 
     let empty = app
         .post_json(

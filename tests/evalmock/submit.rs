@@ -129,11 +129,20 @@ async fn the_later_apis_request_shapes_run_as_the_current_client_sends_them() {
         json!({"agent": {"alias": "production"}, "evalConfigs": [{"evalConfigId": saved}]}),
         json!({"agent": {"alias": "production"}, "evalConfig": {"overrides": {"steps": {STEP_1: {"model": "claude-haiku-4-5", "topP": 0.9}}}}}),
         json!({"flowId": FLOW_1, "evalConfig": {"evalName": "no records named"}}),
+        // A saved config's step overrides join the spelling the request uses, so the batch's
+        // echoed config never holds both spellings (found by schemathesis).
+        json!({"agent": {"versionId": "v1"}, "evalConfigs": [{"evalConfigId": saved, "overrides": {"flow": {"maxTurns": 3}}}]}),
     ];
     for body in accepted {
         let reply = app.post_json("/v1/eval/submit", body.clone()).await;
         assert_eq!(reply.status, 200, "{body}: {}", reply.body);
     }
+    let listing = app.get("/v1/eval/batches").await;
+    assert_eq!(
+        listing.status, 200,
+        "every echoed config is valid: {}",
+        listing.body
+    );
     let all_records = app
         .post_json(
             "/v1/eval/submit",

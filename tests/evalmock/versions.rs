@@ -311,3 +311,40 @@ fn the_sdk_model_copy_matches_shared_when_present() {
         "one model per operation"
     );
 }
+
+#[tokio::test]
+async fn a_status_chosen_with_prefer_answers_in_each_versions_shape() {
+    let app = TestApp::spawn().await;
+    for version in [DOCUMENTED, LATER] {
+        for code in [400, 401, 403, 404, 500] {
+            // Strict response validation is on: a body that broke this version's spec would be
+            // a 500 naming the violation, not the chosen status.
+            let reply = send(
+                app.request(Method::POST, "/v1/eval/compare-record")
+                    .header("evalmock-api-version", version)
+                    .header("Prefer", format!("code={code}"))
+                    .body("{}"),
+            )
+            .await;
+            assert_eq!(reply.status, code, "{version} {code}: {}", reply.body);
+            assert_eq!(reply.header("evalmock-api-version"), Some(version));
+            assert!(
+                reply.body["details"][0]["code"].is_string(),
+                "{}",
+                reply.body
+            );
+        }
+        let list = send(
+            app.request(Method::GET, "/v1/eval/batches")
+                .header("evalmock-api-version", version)
+                .header("Prefer", "code=200, dynamic=true")
+                .header("Authorization", format!("Bearer {API_KEY}")),
+        )
+        .await;
+        assert_eq!(
+            list.status, 200,
+            "{version}: a generated page is valid: {}",
+            list.body
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! `POST /v1/eval/analyze-steps`: how often search terms occur in the outputs of chosen steps,
 //! batch by batch. Terms are regular expressions (the vendor calls the search "regex-capable");
-//! a plain word matches itself.
+//! a plain word matches itself. Every rule that refuses a term is in the spec (non-empty,
+//! `format: regex`), so a term the spec accepts is always searched.
 
 use std::collections::HashSet;
 
@@ -33,18 +34,25 @@ pub(super) fn compile_terms(
             ));
             continue;
         }
-        match RegexBuilder::new(term).case_insensitive(!case_sensitive).size_limit(1 << 20).build() {
-            Ok(pattern) if pattern.is_match("") => violations.push(invalid(
-                format!("`searchTerms[{i}]` ({term:?}) matches the empty string, so it would match everywhere"),
-                "Use a pattern that needs at least one character.",
-            )),
+        // The spec checks terms as ECMA-262 patterns (`format: regex`); one this engine cannot
+        // run (a look-around, a back-reference) is searched for literally rather than refused.
+        let build = |pattern: &str| {
+            RegexBuilder::new(pattern)
+                .case_insensitive(!case_sensitive)
+                .size_limit(1 << 20)
+                .build()
+        };
+        match build(term).or_else(|_| build(&regex::escape(term))) {
             Ok(pattern) => patterns.push(pattern),
             Err(e) => violations.push(invalid(
                 format!(
-                    "`searchTerms[{i}]` is not a valid regular expression: {}",
-                    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+                    "`searchTerms[{i}]` cannot be searched for: {}",
+                    e.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ),
-                "Escape special characters such as ( [ + * ? with a backslash to search for them literally.",
+                "Use a shorter search term.",
             )),
         }
     }
@@ -83,7 +91,8 @@ pub(super) fn analyze_body(
                 .map(|(term, pattern)| {
                     let (total, containing) =
                         outputs.iter().fold((0, 0), |(total, containing), output| {
-                            let n = pattern.find_iter(output).count();
+                            // Zero-length matches (`a*` between letters) are not occurrences.
+                            let n = pattern.find_iter(output).filter(|m| !m.is_empty()).count();
                             (total + n, containing + usize::from(n > 0))
                         });
                     let rate = if analysed == 0 {

@@ -494,7 +494,13 @@ fn resolve_configs<'a>(
                         if config.get("stepOverrides").is_none()
                             && config["overrides"].get("steps").is_none()
                         {
-                            config["stepOverrides"] = batch.eval_config["stepOverrides"].clone();
+                            // In the spelling the config already uses, so it never holds both.
+                            let saved_steps = batch.eval_config["stepOverrides"].clone();
+                            if config.get("overrides").is_some_and(Value::is_object) {
+                                config["overrides"]["steps"] = saved_steps;
+                            } else {
+                                config["stepOverrides"] = saved_steps;
+                            }
                         }
                     }
                     None => problems.push(invalid(
@@ -505,14 +511,12 @@ fn resolve_configs<'a>(
                     )),
                 }
             }
-            if let Some(steps) = config["overrides"].get("steps").cloned() {
-                if config.get("stepOverrides").is_some() {
-                    problems.push(conflict(
-                        &format!("{at}.stepOverrides"),
-                        &format!("{at}.overrides.steps"),
-                    ));
-                }
-                config["stepOverrides"] = steps;
+            if config["overrides"].get("steps").is_some() && config.get("stepOverrides").is_some()
+            {
+                problems.push(conflict(
+                    &format!("{at}.stepOverrides"),
+                    &format!("{at}.overrides.steps"),
+                ));
             }
             let name = config["evalName"].as_str().map(str::to_string);
             if let Some(object) = config.as_object_mut() {
@@ -533,6 +537,16 @@ fn without_paths(configs: Vec<Config<'_>>) -> Vec<(String, Value)> {
     configs.into_iter().map(|c| (c.name, c.config)).collect()
 }
 
+/// A config's step overrides, in whichever spelling it uses (`stepOverrides`, documented, or
+/// `overrides.steps`, the later API's). The config keeps the spelling it was sent with, so the
+/// batch echoes it as submitted.
+fn step_overrides(config: &Value) -> &Value {
+    match config.get("stepOverrides") {
+        Some(steps) if !steps.is_null() => steps,
+        _ => &config["overrides"]["steps"],
+    }
+}
+
 fn check_overrides(flow: &Flow, configs: &[Config<'_>], problems: &mut Vec<Violation>) {
     for Config {
         config, at, saved, ..
@@ -547,7 +561,7 @@ fn check_overrides(flow: &Flow, configs: &[Config<'_>], problems: &mut Vec<Viola
         } else {
             "stepOverrides"
         };
-        for step_id in config["stepOverrides"]
+        for step_id in step_overrides(config)
             .as_object()
             .into_iter()
             .flatten()
@@ -617,7 +631,7 @@ pub(super) fn simulate_batch(
         let mut at = start_ms + 1_500 + k as i64 * 850;
         let mut steps = Vec::new();
         for flow_step in &template.group.flow.steps {
-            let override_ = &config["stepOverrides"][&flow_step.step_id];
+            let override_ = &step_overrides(config)[&flow_step.step_id];
             let Some(basis) = basis_step(
                 template,
                 basis_record,
