@@ -6,29 +6,39 @@
 //! One request, end to end:
 //!
 //! ```text
-//! server (axum: CORS, body limit, tracing span, /__mock/* admin routes)
-//!   -> engine::Mock::handle
-//!        spec::Spec::route          (method, path) -> operation      | 404 / 405 problem+json
-//!        respond::Preference        Prefer: code= / example= / dynamic=
-//!        auth::authenticate         the operation's security         | 401 in the API's error shape
-//!        validate::validate_request params, content type, JSON body  | 400 with details[]
-//!        domain::evals              Runtype semantics over fixtures  | 403 / 404
-//!          or respond::example_reply  spec examples / schema-generated values
-//!        response validation        against the declared status + schema | 500 in strict mode
+//! server (axum: CORS, body limit; /__mock/* admin API and live page)
+//!   -> engine::Mock::handle(request).await -> Outcome
+//!        World (arc-swap)         the current files; a reload swaps in a new one whole
+//!        API version              `evalmock-api-version` header, else the default
+//!        spec::Spec::route        (method, path) -> operation         | 404 / 405 problem+json
+//!        respond::Preference      Prefer: code= / example= / dynamic=  -> Source::Prefer
+//!        auth::authenticate       the operation's security            | 401 (Source::Auth)
+//!        validate::validate_request params, content type, JSON body   | 400 (Source::Validation)
+//!        domain::evals            Runtype semantics over fixtures      -> Prepared | Remembered
+//!          or respond::example_reply  spec examples / generated values    | Domain
+//!        response validation      unless the Source was validated before | 500 in strict mode
+//!   -> journal entry + one INFO log line, both made from the Outcome -> HTTP response
 //! ```
 //!
 //! Dependencies point downwards: `cli` -> `app` -> `server` -> `engine` -> (`domain`,
-//! `respond`, `auth`, `validate`) -> (`spec`, `fixtures`), with `clock` and `parallel` as
-//! leaf utilities. Everything that can be done once is done at load in `app::load`: the spec
-//! is normalised and every schema compiled; fixture files are parsed, checked and indexed on
-//! every core; fixture-derived answers are built, validated against the spec and serialised.
-//! Per request: a route lookup, authentication, request validation, a hash lookup (or, for an
-//! answer that depends on the request body, a build that is validated once and memoised), and
-//! response validation of anything not validated before.
+//! `respond`, `auth`, `validate`, `journal`, `memo`) -> (`spec`, `fixtures`), with `clock` and
+//! `parallel` as leaf utilities.
 //!
-//! Mutable state is small and behind narrow types: submitted evals and the quota
-//! (`domain::evals::submit::Submissions`), the memo of request-dependent answers, and the
-//! count of event streams being sent (`server::AppState`).
+//! State comes in two kinds:
+//! - the [`world::World`] is everything loaded from files and prepared once: one spec per API
+//!   version with every schema compiled, the fixtures indexed, the fixture-derived answers
+//!   built, validated and serialised. Immutable; [`reload`] builds a new one in full and swaps
+//!   it in, and a broken edit keeps the old one serving;
+//! - the [`runtime::Runtime`] is what changes while serving and survives reloads: submitted
+//!   evals and the quota, the [`memo`] of answers remembered by their inputs, the [`journal`],
+//!   the count of open streams, the last reload's result. Each sits behind a small type whose
+//!   methods hide its lock.
+//!
+//! The engine's [`engine::Outcome`] says what was decided and why (operation, API version,
+//! [`engine::Source`], violations, error codes, timings); the journal, the log line and the
+//! live page read it instead of re-deriving anything. Only `domain::evals` knows Runtype (key
+//! shapes, error codes, quota wording, the stream vocabularies); the generic layers get those
+//! as data.
 //!
 //! Errors: [`error::ApiError`] is what the API would answer and is rendered in the operation's
 //! declared error schema; [`error::MockError`] is the mock's own complaint and is always

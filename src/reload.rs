@@ -1,6 +1,7 @@
 //! Hot reload: the spec file and the fixture folder given on the command line are watched
 //! (debounced, so an editor's save-as-rename-and-write is one change), and each change loads a
-//! new World in full before it replaces the current one. A broken edit keeps the last good
+//! new World in full before it replaces the current one. Only changes count: reading the files
+//! (which every reload does) raises access events, and reacting to those would reload forever. A broken edit keeps the last good
 //! World serving; its error (file, place, message) is logged, shown by `/__mock/health` and
 //! on the live page, and fixing the file recovers without a restart.
 
@@ -8,8 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use serde_json::{Value, json};
 
 use crate::engine::Mock;
@@ -85,17 +85,29 @@ impl ReloadReport {
 /// Watches `paths` and reloads `mock` after each (debounced) change, until dropped.
 #[derive(Debug)]
 pub struct Watcher {
-    _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    _watcher: RecommendedWatcher,
+}
+
+/// Whether an event is a change to a file's content or presence (not a read of it).
+fn is_change(event: &Event) -> bool {
+    matches!(
+        event.kind,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+    ) && !matches!(
+        event.kind,
+        EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+    )
 }
 
 impl Watcher {
     /// Starts watching. Reloads run on a blocking thread of the current tokio runtime, one at
-    /// a time, so a burst of edits never loads twice in parallel.
+    /// a time, each after the files have been quiet for [`DEBOUNCE`], so a burst of edits
+    /// never loads twice in parallel nor half-written.
     pub fn start(mock: Arc<Mock>, paths: &[PathBuf]) -> Result<Watcher, String> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let mut debouncer =
-            new_debouncer(DEBOUNCE, move |result: DebounceEventResult| match result {
-                Ok(events) if !events.is_empty() => {
+        let mut watcher =
+            notify::recommended_watcher(move |result: notify::Result<Event>| match result {
+                Ok(event) if is_change(&event) => {
                     let _ = tx.send(());
                 }
                 Ok(_) => {}
@@ -103,21 +115,27 @@ impl Watcher {
             })
             .map_err(|e| format!("cannot start the file watcher: {e}"))?;
         for path in paths {
-            debouncer
-                .watcher()
+            watcher
                 .watch(path, RecursiveMode::Recursive)
                 .map_err(|e| format!("cannot watch {}: {e}", path.display()))?;
         }
         tokio::spawn(async move {
             while rx.recv().await.is_some() {
-                // Changes that arrived while loading are one more reload, not many.
-                while rx.try_recv().is_ok() {}
+                // Wait until the files are quiet: changes arriving meanwhile restart the wait.
+                loop {
+                    tokio::time::sleep(DEBOUNCE).await;
+                    let mut more = false;
+                    while rx.try_recv().is_ok() {
+                        more = true;
+                    }
+                    if !more {
+                        break;
+                    }
+                }
                 let mock = mock.clone();
                 let _ = tokio::task::spawn_blocking(move || mock.reload(Trigger::Watch)).await;
             }
         });
-        Ok(Watcher {
-            _debouncer: debouncer,
-        })
+        Ok(Watcher { _watcher: watcher })
     }
 }

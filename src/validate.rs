@@ -568,10 +568,28 @@ fn alternatives(
             schema_path: None,
         }]);
     }
-    let closest = context
+    // A union told apart by `type` (stream events): the alternatives whose `type` does not
+    // match are not the one the value meant, however few their other errors.
+    let wrong_variant = |errors: &Vec<ValidationError<'static>>| {
+        errors.iter().any(|e| {
+            matches!(
+                e.kind(),
+                ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+            ) && e.instance_path().as_str().ends_with("/type")
+        })
+    };
+    let meant: Vec<&Vec<ValidationError<'static>>> = context
         .iter()
-        .filter(|errors| !errors.is_empty())
-        .min_by_key(|errors| errors.len())?;
+        .filter(|errors| !errors.is_empty() && !wrong_variant(errors))
+        .collect();
+    let closest = if meant.is_empty() {
+        context
+            .iter()
+            .filter(|errors| !errors.is_empty())
+            .min_by_key(|errors| errors.len())?
+    } else {
+        meant.into_iter().min_by_key(|errors| errors.len())?
+    };
     Some(
         closest
             .iter()

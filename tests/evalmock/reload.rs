@@ -117,6 +117,15 @@ async fn an_edited_fixture_is_served_a_broken_one_is_reported_and_fixing_it_reco
         health(&app).await["status"] == "ok"
     })
     .await;
+    // Reading the files is not a change: a reload must not set off the next one (it once
+    // did, reloading forever).
+    let settled = health(&app).await["lastReload"]["at"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(
+        health(&app).await["lastReload"]["at"],
+        settled,
+        "no reload without a change"
+    );
 
     let kept = app.get(&format!("/v1/eval/group/{submitted_group}")).await;
     assert_eq!(

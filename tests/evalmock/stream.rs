@@ -224,3 +224,75 @@ async fn errors_before_the_stream_starts_are_json_error_responses() {
         "evalConfigs[0].stepOverrides.step_nope"
     );
 }
+
+/// A copy of `spec_text` whose `StepStartEvent` requires a field the mock never sends, written
+/// to a scratch folder: every stream then holds an event that breaks the spec.
+fn spec_requiring_an_unsent_step_start_field(
+    spec_text: &str,
+    name: &str,
+) -> (TempDir, std::path::PathBuf) {
+    let mut document: Value = serde_norway::from_str(spec_text).expect("the spec parses");
+    // Ours names each variant; the vendor's lists them inline in FlowSSEEvent's oneOf.
+    let schemas = &mut document["components"]["schemas"];
+    let step_start = match schemas.get("StepStartEvent") {
+        Some(_) => &mut schemas["StepStartEvent"],
+        None => schemas["FlowSSEEvent"]["oneOf"]
+            .as_array_mut()
+            .and_then(|variants| {
+                variants
+                    .iter_mut()
+                    .find(|v| v["properties"]["type"]["enum"][0] == "step_start")
+            })
+            .expect("a step_start variant"),
+    };
+    step_start["required"] = json!(["type", "neverSentByTheMock"]);
+    let dir = TempDir::new(name);
+    let path = dir.0.join("spec.json");
+    std::fs::write(&path, document.to_string()).expect("write the spec");
+    (dir, path)
+}
+
+#[tokio::test]
+async fn an_event_that_breaks_the_spec_is_caught_whichever_form_the_stream_schema_takes() {
+    // Ours: OpenAPI 3.2's form (itemSchema is the event, the payload is data's contentSchema).
+    // The vendor's: the payload schema directly as itemSchema. Both must catch the event.
+    let vendor = std::fs::read_to_string(repo_path("tests/data/vendor-evals-structure.json"))
+        .expect("the vendor document copy");
+    for (form, text, version) in [
+        (
+            "oas-3.2-event",
+            evalmock::config::BUNDLED_SPEC.to_string(),
+            "2026-06",
+        ),
+        ("vendor-payload", vendor, "1.0.0"),
+    ] {
+        let (_dir, path) = spec_requiring_an_unsent_step_start_field(&text, form);
+        let sources = Sources {
+            spec: Some(path),
+            ..Sources::default()
+        };
+        let app = TestApp::spawn_with(sources, instant()).await;
+        let reply = send(
+            app.request(Method::POST, "/v1/eval/stream")
+                .header("Authorization", format!("Bearer {API_KEY}"))
+                .header("Content-Type", "application/json")
+                .header("evalmock-api-version", version)
+                .body(two_config_request().to_string()),
+        )
+        .await;
+        assert_eq!(reply.status, 500, "{form}: {}", reply.body);
+        assert_eq!(
+            reply.header("evalmock-error"),
+            Some("response-invalid"),
+            "{form}"
+        );
+        let detail = &reply.body["details"][0];
+        assert_eq!(detail["code"], "RESPONSE_SCHEMA_VIOLATION", "{form}");
+        assert!(
+            detail["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("events[") && p.contains("neverSentByTheMock")),
+            "{form}: names the event and the field: {detail}"
+        );
+    }
+}
