@@ -87,14 +87,18 @@ pub struct Exchange {
 impl Side {
     /// A side with its whole body; the headers are rendered and redacted now.
     pub fn new(headers: &HeaderMap, body: Bytes) -> Side {
-        let mut lines = String::new();
+        let size: usize = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 3)
+            .sum();
+        let mut lines = String::with_capacity(size);
         for (name, value) in headers {
             lines.push_str(name.as_str());
             lines.push_str(": ");
-            if is_credential(name.as_str()) {
-                lines.push_str(REDACTED);
-            } else {
-                lines.push_str(&String::from_utf8_lossy(value.as_bytes()));
+            match value.to_str() {
+                _ if is_credential(name.as_str()) => lines.push_str(REDACTED),
+                Ok(text) => lines.push_str(text),
+                Err(_) => lines.push_str(&String::from_utf8_lossy(value.as_bytes())),
             }
             lines.push('\n');
         }
@@ -338,15 +342,16 @@ fn side_json(side: &Side) -> Value {
 }
 
 /// Headers that carry credentials: `Authorization`, cookies, and anything named like a key,
-/// token, secret, password or session.
+/// token, secret, password or session. Runs per recorded header, so it allocates nothing.
 pub fn is_credential(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || ["key", "token", "secret", "password", "session", "auth"]
-        .iter()
-        .any(|word| name.contains(word))
+    const EXACT: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+    const WORDS: [&str; 6] = ["key", "token", "secret", "password", "session", "auth"];
+    let name = name.as_bytes();
+    EXACT.iter().any(|e| name.eq_ignore_ascii_case(e.as_bytes()))
+        || WORDS.iter().any(|word| {
+            name.windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+        })
 }
 
 #[cfg(test)]
