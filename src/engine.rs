@@ -326,12 +326,14 @@ impl Mock {
     pub fn reload(&self, trigger: Trigger) -> ReloadReport {
         let started = Instant::now();
         let generation = self.world.load().generation + 1;
-        let result = World::load(&self.sources, generation).map(|world| {
-            self.world.store(Arc::new(world));
-        });
-        let report = ReloadReport::new(trigger, started.elapsed(), result.err().as_ref());
+        let loaded = World::load(&self.sources, generation);
+        let report = ReloadReport::new(trigger, started.elapsed(), loaded.as_ref().err());
         report.log();
+        // The report first: whoever sees the new World also sees the reload that made it.
         self.runtime.set_last_reload(report.clone());
+        if let Ok(world) = loaded {
+            self.world.store(Arc::new(world));
+        }
         self.runtime
             .journal
             .announce(crate::journal::Event::Reload(report.to_json()));

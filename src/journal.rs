@@ -344,10 +344,17 @@ fn side_json(side: &Side) -> Value {
 /// Headers that carry credentials: `Authorization`, cookies, and anything named like a key,
 /// token, secret, password or session. Runs per recorded header, so it allocates nothing.
 pub fn is_credential(name: &str) -> bool {
-    const EXACT: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+    const EXACT: [&str; 4] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ];
     const WORDS: [&str; 6] = ["key", "token", "secret", "password", "session", "auth"];
     let name = name.as_bytes();
-    EXACT.iter().any(|e| name.eq_ignore_ascii_case(e.as_bytes()))
+    EXACT
+        .iter()
+        .any(|e| name.eq_ignore_ascii_case(e.as_bytes()))
         || WORDS.iter().any(|word| {
             name.windows(word.len())
                 .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
