@@ -106,25 +106,13 @@ pub struct ApiVersion {
 }
 
 impl ApiVersion {
-    /// Binds the spec's operations to domain handlers and prepares (and validates) every
-    /// fixture-derived answer against this version's spec.
     fn new(
         spec: Spec,
         spec_text: String,
-        fixtures: &FixtureStore,
-    ) -> Result<ApiVersion, LoadError> {
-        let bindings: Vec<Option<EvalOperation>> = spec
-            .operations()
-            .iter()
-            .map(|op| EvalOperation::bind(&op.method, &op.path_template))
-            .collect();
-        let bound: Vec<(EvalOperation, &Operation)> = bindings
-            .iter()
-            .zip(spec.operations())
-            .filter_map(|(binding, op)| binding.map(|b| (b, op)))
-            .collect();
-        let evals = Evals::prepare(fixtures, &bound, &spec)?;
-        let auth = if bound.is_empty() {
+        bindings: Vec<Option<EvalOperation>>,
+        evals: Evals,
+    ) -> ApiVersion {
+        let auth = if bindings.iter().all(Option::is_none) {
             AuthSettings::default()
         } else {
             evals::auth_settings()
@@ -133,14 +121,14 @@ impl ApiVersion {
             "" => spec.origin.as_str().into(),
             version => version.into(),
         };
-        Ok(ApiVersion {
+        ApiVersion {
             name,
             spec,
             spec_text,
             bindings,
             evals,
             auth,
-        })
+        }
     }
 
     /// The domain handler of the operation at `index`, if one serves it.
@@ -197,13 +185,41 @@ impl World {
             Some(dir) => (fixtures::read_dir(dir)?, dir.display().to_string()),
         };
         let fixtures = FixtureStore::load(files)?;
-        let versions = texts
+        let specs = texts
             .into_iter()
-            .map(|(text, origin)| {
-                let spec = Spec::load(&text, &origin)?;
-                ApiVersion::new(spec, text, &fixtures)
+            .map(|(text, origin)| Ok((Spec::load(&text, &origin)?, text)))
+            .collect::<Result<Vec<_>, LoadError>>()?;
+        // Bind each spec's operations to domain handlers, then prepare (and validate against
+        // every version's spec) the fixture-derived answers once for all versions.
+        let bindings: Vec<Vec<Option<EvalOperation>>> = specs
+            .iter()
+            .map(|(spec, _)| {
+                spec.operations()
+                    .iter()
+                    .map(|op| EvalOperation::bind(&op.method, &op.path_template))
+                    .collect()
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
+        let bound: Vec<(Vec<(EvalOperation, &Operation)>, &Spec)> = specs
+            .iter()
+            .zip(&bindings)
+            .map(|((spec, _), binding)| {
+                let ops = binding
+                    .iter()
+                    .zip(spec.operations())
+                    .filter_map(|(b, op)| b.map(|b| (b, op)))
+                    .collect();
+                (ops, spec)
+            })
+            .collect();
+        let evals = Evals::prepare(&fixtures, &bound)?;
+        drop(bound);
+        let versions: Vec<ApiVersion> = specs
+            .into_iter()
+            .zip(bindings)
+            .zip(evals)
+            .map(|(((spec, text), binding), evals)| ApiVersion::new(spec, text, binding, evals))
+            .collect();
         let default_version = match &sources.api_version {
             None => versions.len() - 1,
             Some(wanted) => versions

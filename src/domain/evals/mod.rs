@@ -22,6 +22,7 @@ pub use submit::{Submissions, SubmitSettings};
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Deref;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -58,9 +59,11 @@ pub fn auth_settings() -> AuthSettings {
     }
 }
 
-/// Precomputed, pre-validated responses and indexes of one loaded World (immutable).
+/// Precomputed, pre-validated responses and indexes of one loaded World (immutable), shared
+/// by every API version: the domain builds the same bodies for each, so they are built once
+/// and validated against each version's spec.
 #[derive(Debug, Default)]
-pub struct Evals {
+struct Prepared {
     /// (evalGroupId, recordId) -> the unfiltered compare-record body.
     compare_record: HashMap<(String, String), Bytes>,
     /// evalGroupId -> the unfiltered compare body.
@@ -69,7 +72,13 @@ pub struct Evals {
     group: HashMap<String, Bytes>,
     /// Every fixture batch, newest first: (evalGroupId, status, summary).
     listing: Vec<(String, String, Value)>,
-    /// The stream's event vocabulary, as the served spec names it.
+}
+
+/// The Runtype domain as one API version serves it.
+#[derive(Debug, Default)]
+pub struct Evals {
+    prepared: Arc<Prepared>,
+    /// The stream's event vocabulary, as the version's spec names it.
     vocabulary: Vocabulary,
 }
 
@@ -94,43 +103,62 @@ impl Deref for GroupRef<'_> {
 impl Evals {
     /// Builds every fixture-derived response of the bound operations and validates it against
     /// the operation's 200 schema; a violation names the fixture file and field to fix.
+    /// Builds every fixture-derived answer once and validates it against the 200 schema of
+    /// each version's operation bound to it (`versions`: each version's bound operations and
+    /// spec); a violation names the fixture file and field to fix. One `Evals` per version,
+    /// in order, all sharing the answers.
     pub fn prepare(
         fixtures: &FixtureStore,
-        bound: &[(EvalOperation, &Operation)],
-        spec: &Spec,
-    ) -> Result<Evals, FixtureError> {
-        let mut evals = Evals {
-            vocabulary: Vocabulary::named(
-                spec.info_extension(stream::VOCABULARY_EXTENSION)
-                    .and_then(Value::as_str),
-            ),
-            ..Evals::default()
-        };
-        // Groups are independent: build and check them on every core, merge in order.
-        let prepared =
-            crate::parallel::map(fixtures.groups(), |loaded| prepare_group(loaded, bound));
-        for group in prepared {
-            let group = group?;
-            evals.compare_record.extend(group.compare_record);
-            evals.compare.extend(group.compare);
-            evals.group.extend(group.group);
-            evals.listing.extend(group.listing);
+        versions: &[(Vec<(EvalOperation, &Operation)>, &Spec)],
+    ) -> Result<Vec<Evals>, FixtureError> {
+        let mut bound: Vec<(EvalOperation, Vec<&Operation>)> = Vec::new();
+        for (operations, _) in versions {
+            for (binding, operation) in operations {
+                match bound.iter_mut().find(|(b, _)| b == binding) {
+                    Some((_, all)) => all.push(operation),
+                    None => bound.push((*binding, vec![*operation])),
+                }
+            }
         }
-        evals.listing.sort_by(|a, b| newest_first(&a.2, &b.2));
-        if let Some((_, operation)) = bound.iter().find(|(b, _)| *b == EvalOperation::ListBatches) {
+        let mut prepared = Prepared::default();
+        // Groups are independent: build and check them on every core, merge in order.
+        let groups =
+            crate::parallel::map(fixtures.groups(), |loaded| prepare_group(loaded, &bound));
+        for group in groups {
+            let group = group?;
+            prepared.compare_record.extend(group.compare_record);
+            prepared.compare.extend(group.compare);
+            prepared.group.extend(group.group);
+            prepared.listing.extend(group.listing);
+        }
+        prepared.listing.sort_by(|a, b| newest_first(&a.2, &b.2));
+        if let Some((_, operations)) = bound.iter().find(|(b, _)| *b == EvalOperation::ListBatches)
+        {
             let everything = list_body(
-                evals.listing.iter().map(|(_, _, s)| s.clone()).collect(),
-                evals.listing.len(),
+                prepared.listing.iter().map(|(_, _, s)| s.clone()).collect(),
+                prepared.listing.len(),
                 0,
             );
-            check_against_spec(
-                operation,
-                &everything,
-                |path| format!("(batch listing) {path}"),
-                "fixtures",
-            )?;
+            for operation in operations {
+                check_against_spec(
+                    operation,
+                    &everything,
+                    |path| format!("(batch listing) {path}"),
+                    "fixtures",
+                )?;
+            }
         }
-        Ok(evals)
+        let prepared = Arc::new(prepared);
+        Ok(versions
+            .iter()
+            .map(|(_, spec)| Evals {
+                prepared: prepared.clone(),
+                vocabulary: Vocabulary::named(
+                    spec.info_extension(stream::VOCABULARY_EXTENSION)
+                        .and_then(Value::as_str),
+                ),
+            })
+            .collect())
     }
 
     /// How Runtype words an error chosen on purpose with `Prefer: code=NNN`, where it knows
@@ -154,7 +182,7 @@ impl Evals {
                 let group = self.readable_group(input, str_field(body, "evalGroupId"))?;
                 match (step_filter(body), &group) {
                     (None, GroupRef::Fixture(loaded)) => {
-                        cached(&self.compare, &loaded.group.eval_group_id)
+                        cached(&self.prepared.compare, &loaded.group.eval_group_id)
                     }
                     (Some(filter), GroupRef::Fixture(loaded)) => {
                         let key = memo_key("compare", &[&loaded.group.eval_group_id], &filter);
@@ -170,7 +198,9 @@ impl Evals {
             }
             EvalOperation::GetGroup => {
                 match self.visible_group(input, path_param(input, "groupId"))? {
-                    GroupRef::Fixture(loaded) => cached(&self.group, &loaded.group.eval_group_id),
+                    GroupRef::Fixture(loaded) => {
+                        cached(&self.prepared.group, &loaded.group.eval_group_id)
+                    }
                     GroupRef::Submitted(loaded) => Ok(Answer::computed(Reply::json(
                         200,
                         batches::group_body(&loaded),
@@ -244,7 +274,7 @@ impl Evals {
         }
         match (step_filter(body), &group) {
             (None, GroupRef::Fixture(_)) => cached(
-                &self.compare_record,
+                &self.prepared.compare_record,
                 &(group_id.to_string(), record_id.to_string()),
             ),
             (Some(filter), GroupRef::Fixture(loaded)) => {
@@ -333,7 +363,7 @@ impl Evals {
             })
             .collect();
         let mut all: Vec<&(String, String, Value)> =
-            self.listing.iter().chain(&submitted).collect();
+            self.prepared.listing.iter().chain(&submitted).collect();
         if !submitted.is_empty() {
             all.sort_by(|a, b| newest_first(&a.2, &b.2));
         }
@@ -411,30 +441,25 @@ struct GroupAnswers {
 /// so they are rebuilt per request from the same, already validated data.
 fn prepare_group(
     loaded: &LoadedGroup,
-    bound: &[(EvalOperation, &Operation)],
+    bound: &[(EvalOperation, Vec<&Operation>)],
 ) -> Result<GroupAnswers, FixtureError> {
     let mut answers = GroupAnswers::default();
     let group_id = &loaded.group.eval_group_id;
-    for (binding, operation) in bound {
-        let whole = |body: &Value| {
-            check_against_spec(operation, body, |path| path.to_string(), &loaded.file)
+    for (binding, operations) in bound {
+        // Each body against every version's schema for it.
+        let against_all = |body: &Value, fixture_path: &dyn Fn(&str) -> String| {
+            operations.iter().try_for_each(|operation| {
+                check_against_spec(operation, body, fixture_path, &loaded.file)
+            })
         };
+        let whole = |body: &Value| against_all(body, &|path: &str| path.to_string());
         match binding {
             EvalOperation::CompareRecord => {
                 for record in &loaded.group.records {
                     let body = compare_record::compare_record_body(loaded, &record.record_id, None);
-                    check_against_spec(
-                        operation,
-                        &body,
-                        |path| {
-                            compare_record::compare_record_fixture_path(
-                                loaded,
-                                &record.record_id,
-                                path,
-                            )
-                        },
-                        &loaded.file,
-                    )?;
+                    against_all(&body, &|path: &str| {
+                        compare_record::compare_record_fixture_path(loaded, &record.record_id, path)
+                    })?;
                     let key = (group_id.clone(), record.record_id.clone());
                     answers
                         .compare_record
