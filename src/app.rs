@@ -67,7 +67,8 @@ pub async fn serve(
         started.elapsed()
     );
     let state = Arc::new(AppState::new(mock, config.body_limit, _watcher.is_some()));
-    server::serve(listener, state, shutdown).await?;
+    server::serve_with_grace(listener, state, shutdown, config.shutdown_grace).await?;
+    tracing::info!("evalmock stopped");
     Ok(())
 }
 

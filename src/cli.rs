@@ -135,6 +135,10 @@ struct ServeArgs {
     /// `rt_...` keys and session tokens).
     #[arg(long, env = "EVALMOCK_ACCEPT_ANY_TOKEN")]
     accept_any_token: bool,
+    /// On SIGINT or SIGTERM, how long in-flight requests and streams may take to finish, in
+    /// seconds, before the server stops anyway.
+    #[arg(long, env = "EVALMOCK_SHUTDOWN_GRACE", default_value_t = 10)]
+    shutdown_grace: u64,
     /// Do not reload when the spec file (--spec) or the fixture folder (--fixtures) changes.
     #[arg(long, env = "EVALMOCK_NO_WATCH")]
     no_watch: bool,
@@ -178,6 +182,7 @@ impl From<ServeArgs> for ServeConfig {
             },
             body_limit: args.body_limit,
             watch: !args.no_watch,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace),
         }
     }
 }
@@ -229,8 +234,32 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // SIGINT (Ctrl-C) and SIGTERM (what `docker stop`, systemd and CI runners send) both stop
+    // the server gracefully: no new connections, in-flight requests and streams finish.
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(e) => {
+                        tracing::warn!(
+                            "cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully"
+                        );
+                        let _ = tokio::signal::ctrl_c().await;
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down gracefully"),
+                _ = term.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C: shutting down gracefully");
+        }
     };
     match runtime.block_on(app::serve(args.into(), shutdown)) {
         Ok(()) => ExitCode::SUCCESS,

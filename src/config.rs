@@ -43,6 +43,8 @@ pub struct ServeConfig {
     pub body_limit: usize,
     /// Reload when the spec file or the fixture folder changes (`--no-watch` turns it off).
     pub watch: bool,
+    /// How long in-flight work may take to finish once shutdown starts.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Default for ServeConfig {
@@ -54,6 +56,7 @@ impl Default for ServeConfig {
             engine: EngineOptions::default(),
             body_limit: 2 * 1024 * 1024,
             watch: true,
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }

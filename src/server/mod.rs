@@ -73,20 +73,42 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes; the listener is bound by the caller (port 0 in tests).
+/// Serves until `shutdown` completes, then lets in-flight requests and streams finish (the
+/// journal's live feeds end at once); the listener is bound by the caller (port 0 in tests).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_grace(listener, state, shutdown, Duration::MAX).await
+}
+
+/// [`serve`], but in-flight work gets at most `grace` after the shutdown signal; a client that
+/// never finishes cannot hold the process open.
+pub async fn serve_with_grace(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
     let closing = state.closing_tx.clone();
+    let mut closed = state.closing.clone();
     let shutdown = async move {
         shutdown.await;
         let _ = closing.send(true);
     };
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown);
+    let deadline = async move {
+        let _ = closed.wait_for(|closing| *closing).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server.into_future() => result,
+        _ = deadline => {
+            tracing::warn!("in-flight requests did not finish within {grace:?}; stopping anyway");
+            Ok(())
+        }
+    }
 }
 
 async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {

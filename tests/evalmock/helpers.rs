@@ -390,12 +390,38 @@ impl Binary {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Sends a signal (`TERM`, `INT`) to the process.
+    pub fn signal(&self, name: &str) -> bool {
+        std::process::Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Waits (at most `seconds`) for the process to exit; its exit code and stderr.
+    pub fn wait(mut self, seconds: u64) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        let mut code = None;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                code = status.code();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let logs = self
+            .logs
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default();
+        (code, logs)
+    }
+
     /// Stops it as Ctrl-C does (so buffered log lines are written) and returns its stderr.
     pub fn stop(mut self) -> String {
-        let interrupted = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
+        let interrupted = self.signal("INT");
         if !interrupted {
             let _ = self.child.kill();
         }

@@ -15,6 +15,7 @@ mod operations;
 mod prefer;
 mod reload;
 mod response_validation;
+mod shutdown;
 mod spec_contract;
 mod spec_loading;
 mod stream;
