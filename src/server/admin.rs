@@ -20,6 +20,56 @@ use crate::engine::MOCK_ERROR_HEADER;
 use crate::journal::{Event, Filter, StatusFilter};
 use crate::reload::Trigger;
 
+/// Keeps other web pages away from the admin API: any web page a developer visits could
+/// otherwise reset the mock or read the journal (it holds request bodies) through the browser.
+/// A request carrying an `Origin` other than the mock's own is refused, whatever its method;
+/// a state-changing request must also be JSON or carry the `evalmock-admin` header, which no
+/// HTML form can send. Non-browser clients (curl, tests, CI) send no `Origin` and pass.
+pub(super) async fn guard(request: Request, next: axum::middleware::Next) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        let same = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|authority| !host.is_empty() && authority.eq_ignore_ascii_case(host));
+        if !same {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "cross-origin-admin",
+                "The admin API refuses other web pages",
+                &format!(
+                    "Origin {origin:?} is not this mock ({host}); use the mock's own page at /__mock/, or a client that sends no Origin (curl, scripts)."
+                ),
+            );
+        }
+    }
+    let changes_state = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if changes_state && !json && !headers.contains_key(ADMIN_HEADER) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "not-an-admin-request",
+            "State-changing admin requests must say they are meant",
+            "Send `Content-Type: application/json` or the header `evalmock-admin: 1` (no HTML form can send either, so a cross-site form cannot reset the mock).",
+        );
+    }
+    next.run(request).await
+}
+
+/// The header that marks a state-changing admin request as meant (see [`guard`]).
+const ADMIN_HEADER: &str = "evalmock-admin";
+
 /// The live page: plain HTML, CSS and JS in one file, embedded so it works offline.
 const PAGE: &str = include_str!("page.html");
 /// Entries `GET /__mock/requests` returns when no `limit` is given, and the most it returns.

@@ -53,7 +53,7 @@ impl AppState {
 
 /// The whole application as an axum router (tests drive it over real HTTP via [`serve`]).
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
+    let admin = Router::new()
         .route("/__mock", get(admin::page_redirect))
         .route("/__mock/", get(admin::page))
         .route("/__mock/health", get(admin::health))
@@ -65,6 +65,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/__mock/requests/stream", get(admin::request_stream))
         .route("/__mock/spec", get(admin::spec))
+        .layer(axum::middleware::from_fn(admin::guard));
+    Router::new()
+        .merge(admin)
         .fallback(handle)
         .layer(
             CorsLayer::very_permissive()

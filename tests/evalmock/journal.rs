@@ -165,11 +165,19 @@ async fn the_journal_keeps_the_newest_entries_and_cuts_long_bodies() {
 async fn clearing_the_journal_empties_it_and_reset_keeps_it() {
     let app = TestApp::spawn().await;
     app.get("/v1/eval/batches").await;
-    let reset = send(app.request(Method::POST, "/__mock/reset")).await;
+    let reset = send(
+        app.request(Method::POST, "/__mock/reset")
+            .header("evalmock-admin", "1"),
+    )
+    .await;
     assert_eq!(reset.status, 204);
     assert_admin_contract("POST", "/__mock/reset", &reset);
     assert_eq!(app.journal("").await.len(), 1, "reset keeps the journal");
-    let cleared = send(app.request(Method::DELETE, "/__mock/requests")).await;
+    let cleared = send(
+        app.request(Method::DELETE, "/__mock/requests")
+            .header("evalmock-admin", "1"),
+    )
+    .await;
     assert_eq!(cleared.status, 204);
     assert_admin_contract("DELETE", "/__mock/requests", &cleared);
     assert!(app.journal("").await.is_empty());
@@ -314,4 +322,59 @@ async fn the_live_page_is_served_offline() {
             "the page loads nothing from {external}"
         );
     }
+}
+
+#[tokio::test]
+async fn other_web_pages_cannot_reset_the_mock_or_read_the_journal() {
+    let app = TestApp::spawn().await;
+    let submitted = app
+        .post_json(
+            "/v1/eval/submit",
+            json!({"flowId": FLOW_1, "evalConfig": {}}),
+        )
+        .await;
+    let group = submitted.body["evalGroupId"]
+        .as_str()
+        .expect("group")
+        .to_string();
+
+    // A cross-site "simple" request: a form-like POST from another origin.
+    let reset = send(
+        app.request(Method::POST, "/__mock/reset")
+            .header("Origin", "http://evil.example")
+            .header("Content-Type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(reset.status, 403);
+    assert_eq!(reset.header("evalmock-error"), Some("cross-origin-admin"));
+    assert_admin_contract("POST", "/__mock/reset", &reset);
+    let read = send(
+        app.request(Method::GET, "/__mock/requests")
+            .header("Origin", "http://evil.example"),
+    )
+    .await;
+    assert_eq!(read.status, 403, "another page cannot read the journal");
+    assert_admin_contract("GET", "/__mock/requests", &read);
+
+    // Without an Origin (curl), a state change must still say it is meant.
+    let bare = send(app.request(Method::POST, "/__mock/reset")).await;
+    assert_eq!(bare.status, 403);
+    assert_eq!(bare.header("evalmock-error"), Some("not-an-admin-request"));
+    insta::assert_json_snapshot!(bare.body);
+
+    let still = app.get(&format!("/v1/eval/group/{group}")).await;
+    assert_eq!(still.status, 200, "nothing was reset");
+
+    // The mock's own page (same origin) and scripts with the header may.
+    let base = app.base.clone();
+    let own = send(
+        app.request(Method::POST, "/__mock/reset")
+            .header("Origin", base)
+            .header("Content-Type", "application/json"),
+    )
+    .await;
+    assert_eq!(own.status, 204);
+    let gone = app.get(&format!("/v1/eval/group/{group}")).await;
+    assert_eq!(gone.status, 404, "the reset took effect");
 }

@@ -161,7 +161,11 @@ async fn a_reload_on_request_reports_a_broken_spec_with_its_pointer_and_keeps_se
     };
     let app = TestApp::spawn_with(sources, instant()).await;
 
-    let ok = send(app.request(Method::POST, "/__mock/reload")).await;
+    let ok = send(
+        app.request(Method::POST, "/__mock/reload")
+            .header("evalmock-admin", "1"),
+    )
+    .await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body["ok"], true);
     assert_eq!(ok.body["trigger"], "admin");
@@ -173,7 +177,11 @@ async fn a_reload_on_request_reports_a_broken_spec_with_its_pointer_and_keeps_se
     );
     assert_ne!(broken, evalmock::config::BUNDLED_SPEC, "the edit applies");
     std::fs::write(&spec_path, broken).expect("write spec");
-    let failed = send(app.request(Method::POST, "/__mock/reload")).await;
+    let failed = send(
+        app.request(Method::POST, "/__mock/reload")
+            .header("evalmock-admin", "1"),
+    )
+    .await;
     assert_eq!(failed.status, 422);
     assert_admin_contract("POST", "/__mock/reload", &failed);
     assert_eq!(failed.body["ok"], false);

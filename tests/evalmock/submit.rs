@@ -256,7 +256,11 @@ async fn the_quota_answers_402_until_reset() {
         .await;
     assert_eq!(stream.status, 402, "streams count against the same quota");
 
-    let reset = send(app.request(Method::POST, "/__mock/reset")).await;
+    let reset = send(
+        app.request(Method::POST, "/__mock/reset")
+            .header("evalmock-admin", "1"),
+    )
+    .await;
     assert_eq!(reset.status, 204);
     let group = app
         .get(&format!(
