@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
@@ -50,17 +49,10 @@ fn run_chromium(mut command: Command, seconds: u64) -> String {
         let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stdout), &mut out);
         out
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {seconds} s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if wait_for_exit(&mut child, seconds).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("chromium did not finish within {seconds} s");
     }
     reader.join().unwrap_or_default()
 }

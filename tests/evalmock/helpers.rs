@@ -400,15 +400,7 @@ impl Binary {
 
     /// Waits (at most `seconds`) for the process to exit; its exit code and stderr.
     pub fn wait(mut self, seconds: u64) -> (Option<i32>, String) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
-        let mut code = None;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                code = status.code();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let code = wait_for_exit(&mut self.child, seconds).and_then(|status| status.code());
         let _ = self.child.kill();
         let _ = self.child.wait();
         let logs = self
@@ -425,13 +417,7 @@ impl Binary {
         if !interrupted {
             let _ = self.child.kill();
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_exit(&mut self.child, 10);
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.logs
@@ -446,4 +432,20 @@ impl Drop for Binary {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits at most `seconds` for a child process to exit; its status, or `None` if it is still
+/// running (the caller decides whether to kill it).
+pub fn wait_for_exit(
+    child: &mut std::process::Child,
+    seconds: u64,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
 }
