@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::{ServeConfig, Sources};
 use crate::engine::{EngineOptions, Mock};
 use crate::reload::Watcher;
-use crate::server::{self, AppState};
+use crate::server::{self, AdminAccess, AppState};
 use crate::world::{LoadError, World, watched_paths};
 
 /// Loads, checks and indexes everything: all the work that must never happen per request.
@@ -24,6 +24,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    if !config.host.is_loopback() {
+        if config.admin == AdminAccess::Open {
+            anyhow::bail!(
+                "--host {} lets other machines reach the admin API (/__mock/*, which can reset the mock and shows every request's body); give --admin-token TOKEN or --no-admin",
+                config.host
+            );
+        }
+        tracing::warn!(
+            "listening on {}: other machines can reach the mocked API{}",
+            config.host,
+            if config.admin == AdminAccess::Off {
+                " (the admin API is off)"
+            } else {
+                " (the admin API needs the admin token)"
+            }
+        );
+    }
     let mock = Arc::new(load(&config.sources, config.engine.clone())?);
     let address = std::net::SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(address).await.with_context(|| {
@@ -66,7 +83,9 @@ pub async fn serve(
         world.fixtures.groups().len(),
         started.elapsed()
     );
-    let state = Arc::new(AppState::new(mock, config.body_limit, _watcher.is_some()));
+    let state = Arc::new(
+        AppState::new(mock, config.body_limit, _watcher.is_some()).with_admin(config.admin.clone()),
+    );
     server::serve_with_grace(listener, state, shutdown, config.shutdown_grace).await?;
     tracing::info!("evalmock stopped");
     Ok(())

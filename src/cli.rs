@@ -139,6 +139,18 @@ struct ServeArgs {
     /// seconds, before the server stops anyway.
     #[arg(long, env = "EVALMOCK_SHUTDOWN_GRACE", default_value_t = 10)]
     shutdown_grace: u64,
+    /// Require this token for the admin API (/__mock/*): header `evalmock-admin-token`, or
+    /// open the page as /__mock/?admin_token=TOKEN. Needed to listen beyond loopback.
+    #[arg(
+        long,
+        env = "EVALMOCK_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        conflicts_with = "no_admin"
+    )]
+    admin_token: Option<String>,
+    /// Serve no admin API at all (/__mock/* answers like any unknown path).
+    #[arg(long, env = "EVALMOCK_NO_ADMIN")]
+    no_admin: bool,
     /// Do not reload when the spec file (--spec) or the fixture folder (--fixtures) changes.
     #[arg(long, env = "EVALMOCK_NO_WATCH")]
     no_watch: bool,
@@ -183,6 +195,11 @@ impl From<ServeArgs> for ServeConfig {
             body_limit: args.body_limit,
             watch: !args.no_watch,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            admin: match (args.no_admin, args.admin_token) {
+                (true, _) => crate::server::AdminAccess::Off,
+                (false, Some(token)) => crate::server::AdminAccess::Token(token),
+                (false, None) => crate::server::AdminAccess::Open,
+            },
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct ServeConfig {
     pub watch: bool,
     /// How long in-flight work may take to finish once shutdown starts.
     pub shutdown_grace: std::time::Duration,
+    /// Who may use `/__mock/*`.
+    pub admin: crate::server::AdminAccess,
 }
 
 impl Default for ServeConfig {
@@ -57,6 +59,7 @@ impl Default for ServeConfig {
             body_limit: 2 * 1024 * 1024,
             watch: true,
             shutdown_grace: std::time::Duration::from_secs(10),
+            admin: crate::server::AdminAccess::Open,
         }
     }
 }

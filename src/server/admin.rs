@@ -25,7 +25,21 @@ use crate::reload::Trigger;
 /// A request carrying an `Origin` other than the mock's own is refused, whatever its method;
 /// a state-changing request must also be JSON or carry the `evalmock-admin` header, which no
 /// HTML form can send. Non-browser clients (curl, tests, CI) send no `Origin` and pass.
-pub(super) async fn guard(request: Request, next: axum::middleware::Next) -> Response {
+pub(super) async fn guard(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let super::AdminAccess::Token(token) = &state.admin
+        && !carries_token(&request, token)
+    {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "admin-token-required",
+            "The admin API needs the admin token",
+            "This mock was started with --admin-token: send it as the header `evalmock-admin-token`, or open the page as /__mock/?admin_token=<token>.",
+        );
+    }
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
@@ -65,6 +79,18 @@ pub(super) async fn guard(request: Request, next: axum::middleware::Next) -> Res
         );
     }
     next.run(request).await
+}
+
+/// Whether the request carries the admin token, as a header or as the `admin_token` query
+/// parameter (an `EventSource` cannot send headers).
+fn carries_token(request: &Request, token: &str) -> bool {
+    let header = request
+        .headers()
+        .get("evalmock-admin-token")
+        .is_some_and(|v| v.as_bytes() == token.as_bytes());
+    header
+        || form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+            .any(|(k, v)| k == "admin_token" && v == token)
 }
 
 /// The header that marks a state-changing admin request as meant (see [`guard`]).

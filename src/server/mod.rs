@@ -32,6 +32,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Whether a file watcher reloads the mock's files (for `/__mock/health`).
     pub watching: bool,
+    /// Who may use `/__mock/*` (`--admin-token`, `--no-admin`).
+    pub admin: AdminAccess,
     /// Becomes `true` when the server starts shutting down, so long-lived streams (the
     /// journal feed) end instead of holding the graceful shutdown open.
     closing: watch::Receiver<bool>,
@@ -45,9 +47,31 @@ impl AppState {
             mock,
             body_limit,
             watching,
+            admin: AdminAccess::default(),
             closing,
             closing_tx,
         }
+    }
+}
+
+/// Who may use the admin API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AdminAccess {
+    /// Anyone who can reach the mock (the default on loopback).
+    #[default]
+    Open,
+    /// Only requests carrying this token (`evalmock-admin-token` header or `admin_token` query
+    /// parameter, which the page and its live feed use).
+    Token(String),
+    /// No admin API at all: `/__mock/*` is answered like any unknown path.
+    Off,
+}
+
+impl AppState {
+    /// The same state with another admin access rule.
+    pub fn with_admin(mut self, admin: AdminAccess) -> AppState {
+        self.admin = admin;
+        self
     }
 }
 
@@ -65,9 +89,16 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/__mock/requests/stream", get(admin::request_stream))
         .route("/__mock/spec", get(admin::spec))
-        .layer(axum::middleware::from_fn(admin::guard));
-    Router::new()
-        .merge(admin)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admin::guard,
+        ));
+    let router = if state.admin == AdminAccess::Off {
+        Router::new()
+    } else {
+        Router::new().merge(admin)
+    };
+    router
         .fallback(handle)
         .layer(
             CorsLayer::very_permissive()

@@ -100,3 +100,17 @@ fn a_generated_set_of_any_size_is_deterministic_and_passes_check() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+#[test]
+fn listening_beyond_loopback_needs_an_admin_token_or_no_admin() {
+    let output = Command::new(env!("CARGO_BIN_EXE_evalmock"))
+        .args(["--host", "0.0.0.0", "--port", "0", "--no-watch"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success(), "it refuses to start");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--admin-token") && stderr.contains("--no-admin"),
+        "it says what to do: {stderr}"
+    );
+}

@@ -96,15 +96,31 @@ impl TestApp {
     }
 
     pub async fn spawn_with(sources: Sources, options: EngineOptions) -> TestApp {
-        Self::start(sources, options, false).await
+        Self::start(sources, options, false, evalmock::server::AdminAccess::Open).await
+    }
+
+    /// The embedded mock with an admin access rule (`--admin-token`, `--no-admin`).
+    pub async fn spawn_with_admin(admin: evalmock::server::AdminAccess) -> TestApp {
+        Self::start(Sources::default(), instant(), false, admin).await
     }
 
     /// Like `evalmock --spec ... --fixtures ...`: reloads when those files change.
     pub async fn spawn_watching(sources: Sources) -> TestApp {
-        Self::start(sources, instant(), true).await
+        Self::start(
+            sources,
+            instant(),
+            true,
+            evalmock::server::AdminAccess::Open,
+        )
+        .await
     }
 
-    async fn start(sources: Sources, options: EngineOptions, watch: bool) -> TestApp {
+    async fn start(
+        sources: Sources,
+        options: EngineOptions,
+        watch: bool,
+        admin: evalmock::server::AdminAccess,
+    ) -> TestApp {
         let mock =
             Arc::new(evalmock::app::load(&sources, options).expect("spec and fixtures load"));
         let watcher = watch.then(|| {
@@ -115,7 +131,7 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = oneshot::channel::<()>();
-        let state = Arc::new(AppState::new(mock, 64 * 1024, watch));
+        let state = Arc::new(AppState::new(mock, 64 * 1024, watch).with_admin(admin));
         tokio::spawn(async move {
             server::serve(listener, state, async {
                 let _ = rx.await;

@@ -378,3 +378,43 @@ async fn other_web_pages_cannot_reset_the_mock_or_read_the_journal() {
     let gone = app.get(&format!("/v1/eval/group/{group}")).await;
     assert_eq!(gone.status, 404, "the reset took effect");
 }
+
+#[tokio::test]
+async fn with_an_admin_token_the_admin_api_needs_it_and_without_admin_there_is_none() {
+    use evalmock::server::AdminAccess;
+    let app = TestApp::spawn_with_admin(AdminAccess::Token("s3cret-admin".into())).await;
+    let refused = send(app.request(Method::GET, "/__mock/health")).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.header("evalmock-error"),
+        Some("admin-token-required")
+    );
+    let by_header = send(
+        app.request(Method::GET, "/__mock/health")
+            .header("evalmock-admin-token", "s3cret-admin"),
+    )
+    .await;
+    assert_eq!(by_header.status, 200);
+    let by_query =
+        send(app.request(Method::GET, "/__mock/requests?admin_token=s3cret-admin")).await;
+    assert_eq!(
+        by_query.status, 200,
+        "the page and its live feed pass it in the URL"
+    );
+    let wrong = send(app.request(Method::GET, "/__mock/requests?admin_token=guess")).await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(
+        app.get("/v1/eval/batches?limit=1").await.status,
+        200,
+        "the mocked API is open"
+    );
+
+    let off = TestApp::spawn_with_admin(AdminAccess::Off).await;
+    let none = send(
+        off.request(Method::POST, "/__mock/reset")
+            .header("evalmock-admin", "1"),
+    )
+    .await;
+    assert_eq!(none.status, 404);
+    assert_eq!(none.header("evalmock-error"), Some("no-route"));
+}
