@@ -317,10 +317,6 @@ impl Mock {
         &self.runtime
     }
 
-    pub fn sources(&self) -> &Sources {
-        &self.sources
-    }
-
     /// Loads the files again and, when everything loads and validates, swaps the new World in.
     /// A broken edit keeps the current World serving. Blocking: call it off the async runtime.
     pub fn reload(&self, trigger: Trigger) -> ReloadReport {

@@ -208,10 +208,6 @@ impl Journal {
         self.lock().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Records one exchange, dropping the oldest entry when full, and tells live subscribers.
     pub fn record(&self, mut exchange: Exchange) {
         if self.capacity == 0 {
@@ -252,11 +248,6 @@ impl Journal {
             .take(filter.limit)
             .cloned()
             .collect()
-    }
-
-    /// Every entry, oldest first (for dumps).
-    pub fn all(&self) -> Vec<Arc<Entry>> {
-        self.lock().iter().cloned().collect()
     }
 
     pub fn clear(&self) {
@@ -405,7 +396,11 @@ mod tests {
     fn bodies_over_the_limit_are_cut_and_say_so() {
         let journal = Journal::new(1, 4);
         journal.record(entry("/a", 200));
-        let json = journal.all()[0].to_json();
+        let filter = Filter {
+            limit: 1,
+            ..Filter::default()
+        };
+        let json = journal.query(&filter)[0].to_json();
         assert_eq!(json["request"]["body"], "0123");
         assert_eq!(json["request"]["bodyBytes"], 10);
         assert_eq!(json["request"]["truncated"], true);

@@ -44,11 +44,7 @@ fn run_chromium(mut command: Command, seconds: u64) -> String {
         .spawn()
         .expect("chromium starts");
     let stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stdout), &mut out);
-        out
-    });
+    let reader = read_in_background(stdout);
     if wait_for_exit(&mut child, seconds).is_none() {
         let _ = child.kill();
         let _ = child.wait();

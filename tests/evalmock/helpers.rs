@@ -379,11 +379,7 @@ impl Binary {
             .spawn()
             .expect("evalmock starts");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let reader = std::thread::spawn(move || {
-            let mut logs = String::new();
-            let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut logs);
-            logs
-        });
+        let reader = read_in_background(stderr);
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if std::time::Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
@@ -464,4 +460,16 @@ pub fn wait_for_exit(
         std::thread::sleep(Duration::from_millis(20));
     }
     None
+}
+
+/// Reads a child's output to its end on a thread of its own (so the child never blocks on a
+/// full pipe); join the handle for the text.
+pub fn read_in_background(
+    output: impl std::io::Read + Send + 'static,
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(output), &mut text);
+        text
+    })
 }
