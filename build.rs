@@ -1,5 +1,5 @@
 //! Embeds the bundled spec and fixture files, so `evalmock` runs from any directory.
-//! Generates `include_str!` entries for every file under `fixtures/`; hand-written rather than
+//! Generates `include_str!` entries for every JSON and YAML file under `fixtures/`; hand-written rather than
 //! a crate because it is twenty lines and keeps the dependency tree lean.
 
 use std::fmt::Write as _;
@@ -41,7 +41,7 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
         println!("cargo::rerun-if-changed={}", path.display());
         if path.is_dir() {
             collect(&path, files);
-        } else if path.extension().is_some_and(|e| e == "json") {
+        } else if path.extension().is_some_and(|e| e == "json" || e == "yaml") {
             files.push(path);
         }
     }

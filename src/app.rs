@@ -84,8 +84,16 @@ pub async fn serve(
         started.elapsed()
     );
     let state = Arc::new(
-        AppState::new(mock, config.body_limit, _watcher.is_some()).with_admin(config.admin.clone()),
+        AppState::new(mock.clone(), config.body_limit, _watcher.is_some())
+            .with_admin(config.admin.clone())
+            .with_cors_origins(config.cors_origins.clone()),
     );
+    if let Some(scenario) = mock.runtime().scenarios.active() {
+        tracing::info!(
+            "scenario {scenario} is active (switch with PUT /__mock/scenario or the page; scenarios: {})",
+            world.scenarios.names().join(", ")
+        );
+    }
     server::serve_with_grace(listener, state, shutdown, config.shutdown_grace).await?;
     tracing::info!("evalmock stopped");
     Ok(())

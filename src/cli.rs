@@ -12,6 +12,7 @@ use crate::config::{ServeConfig, Sources};
 use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
 use crate::fixtures::{self, synthetic};
+use crate::scenarios::Delay;
 
 /// A mock and contract-test server driven by an OpenAPI document; serves the Runtype Evals
 /// API from realistic fixture eval groups when run without arguments.
@@ -44,7 +45,7 @@ While serving, the mock answers under /__mock/ (see specs/admin.yaml):
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the mock (the default when no command is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load and validate the spec and fixtures offline; exit 1 on any problem (for CI).
     Check(SourceArgs),
     /// Work with fixture folders.
@@ -154,6 +155,60 @@ struct ServeArgs {
     /// Do not reload when the spec file (--spec) or the fixture folder (--fixtures) changes.
     #[arg(long, env = "EVALMOCK_NO_WATCH")]
     no_watch: bool,
+    /// Scenario active from the start (a file of the fixture folder's scenarios/, e.g.
+    /// `flaky`, `empty-account`); switch at runtime with PUT /__mock/scenario, per request
+    /// with the header `evalmock-scenario: NAME`.
+    #[arg(long, env = "EVALMOCK_SCENARIO", value_name = "NAME")]
+    scenario: Option<String>,
+    /// Delay before every answer: `120ms`, `2s`, or a range `50ms..400ms` drawn with --seed
+    /// (a scenario's latency or `Prefer: delay=` wins).
+    #[arg(long, env = "EVALMOCK_LATENCY", value_name = "DELAY", value_parser = parse_delay)]
+    latency: Option<Delay>,
+    /// Seed of the random source that draws delays from ranges: the same seed, the same
+    /// delays in the same order (reset by POST /__mock/reset).
+    #[arg(long, env = "EVALMOCK_SEED", default_value_t = 1)]
+    seed: u64,
+    /// Browser origin allowed to call the mock (repeat for more, e.g.
+    /// --cors-origin http://localhost:5173); default: any origin.
+    #[arg(
+        long = "cors-origin",
+        env = "EVALMOCK_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    cors_origins: Vec<String>,
+    /// Answer from the recordings in DIR (written by `evalmock proxy --record DIR` or
+    /// `evalmock import har`); requests no recording matches fall back to the fixtures.
+    #[arg(long, env = "EVALMOCK_REPLAY", value_name = "DIR")]
+    replay: Option<PathBuf>,
+    /// With --replay: a request no recording matches gets a 404 mock error naming the closest
+    /// recordings and how they differ, instead of the fixtures' answer.
+    #[arg(long, env = "EVALMOCK_REPLAY_STRICT", requires = "replay")]
+    replay_strict: bool,
+    /// With --replay: pace of recorded event streams (2 plays them twice as fast).
+    #[arg(long, env = "EVALMOCK_REPLAY_SPEED", default_value_t = 1.0, requires = "replay", value_parser = parse_speed)]
+    replay_speed: f64,
+    /// With --replay: a JSON field ignored when comparing request bodies with recordings, at
+    /// any depth (repeat for more), e.g. a request id or a timestamp.
+    #[arg(
+        long = "replay-ignore-field",
+        value_name = "FIELD",
+        requires = "replay"
+    )]
+    replay_ignore_fields: Vec<String>,
+}
+
+fn parse_delay(text: &str) -> Result<Delay, String> {
+    Delay::parse(text)
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(speed) if speed > 0.0 && speed.is_finite() => Ok(speed),
+        _ => Err(format!(
+            "{text:?} is not a positive number (1 is the recorded pace)"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -168,16 +223,23 @@ impl From<SourceArgs> for Sources {
             spec: args.spec,
             fixtures: args.fixtures,
             api_version: args.api_version,
+            replay: None,
+            replay_ignore: Vec::new(),
         }
     }
 }
 
 impl From<ServeArgs> for ServeConfig {
     fn from(args: ServeArgs) -> Self {
+        let replaying = args.replay.is_some();
         ServeConfig {
             host: args.host,
             port: args.port,
-            sources: args.sources.into(),
+            sources: Sources {
+                replay: args.replay,
+                replay_ignore: args.replay_ignore_fields,
+                ..args.sources.into()
+            },
             engine: EngineOptions {
                 response_validation: match args.response_validation {
                     ValidationMode::Strict => ResponseValidation::Strict,
@@ -191,10 +253,18 @@ impl From<ServeArgs> for ServeConfig {
                 journal_size: args.journal_size,
                 journal_body_limit: args.journal_body_limit,
                 accept_any_token: args.accept_any_token,
+                latency: args.latency,
+                seed: args.seed,
+                scenario: args
+                    .scenario
+                    .or_else(|| replaying.then(|| crate::scenarios::REPLAY.to_string())),
+                replay_strict: args.replay_strict,
+                replay_speed: args.replay_speed,
             },
             body_limit: args.body_limit,
             watch: !args.no_watch,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            cors_origins: args.cors_origins,
             admin: match (args.no_admin, args.admin_token) {
                 (true, _) => crate::server::AdminAccess::Off,
                 (false, Some(token)) => crate::server::AdminAccess::Token(token),
@@ -211,7 +281,7 @@ pub fn main() -> ExitCode {
     let _logs = init_tracing();
     match cli.command {
         None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Serve(args)) => serve(*args),
         Some(Command::Check(args)) => check(args),
         Some(Command::Fixtures(FixturesCommand::Generate(args))) => generate_fixtures(args),
     }

@@ -31,6 +31,10 @@ pub struct Sources {
     pub fixtures: Option<PathBuf>,
     /// The API version served when a request names none (`--api-version`); `None`: the newest.
     pub api_version: Option<String>,
+    /// A folder of recordings to replay (`--replay DIR`), loaded as the scenario `replay`.
+    pub replay: Option<PathBuf>,
+    /// JSON fields ignored when a request body is compared with a recording's.
+    pub replay_ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +51,8 @@ pub struct ServeConfig {
     pub shutdown_grace: std::time::Duration,
     /// Who may use `/__mock/*`.
     pub admin: crate::server::AdminAccess,
+    /// Browser origins allowed by CORS; empty: any.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -60,6 +66,7 @@ impl Default for ServeConfig {
             watch: true,
             shutdown_grace: std::time::Duration::from_secs(10),
             admin: crate::server::AdminAccess::Open,
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -25,10 +25,14 @@ use crate::domain::{Answer, HandlerInput};
 use crate::error::{ApiError, MockError};
 use crate::journal::{Direction, Exchange, Journal, Side};
 use crate::reload::{ReloadReport, Trigger};
+pub use crate::respond::response_violations;
 use crate::respond::{self, Preference, Reply, ReplyBody};
 use crate::runtime::Runtime;
+use crate::scenarios::{
+    self, Delay, Fault, FaultKind, Picked, RequestView, Scenario, ScenarioState,
+};
 use crate::spec::{Operation, RouteMatch};
-use crate::validate::{self, RequestInput, Violation, ViolationCode};
+use crate::validate::{self, RequestInput, Violation};
 use crate::world::{ApiVersion, LoadError, World};
 
 /// The response header that marks an answer made by the mock rather than the API.
@@ -36,6 +40,9 @@ pub const MOCK_ERROR_HEADER: &str = "evalmock-error";
 /// The mock's own request header that picks the API version to answer with (not the
 /// vendor's); answers carry it too, naming the version that answered.
 pub const API_VERSION_HEADER: &str = "evalmock-api-version";
+/// The mock's own request header that picks a scenario for one request (`none`: no scenario),
+/// whatever scenario is active.
+pub const SCENARIO_HEADER: &str = "evalmock-scenario";
 
 /// What to do when a response the mock built breaks the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +68,18 @@ pub struct EngineOptions {
     pub journal_body_limit: usize,
     /// Accept any token, not only those shaped like the API's credentials.
     pub accept_any_token: bool,
+    /// Delay before every answer (`--latency`), unless a scenario or `Prefer: delay` says
+    /// otherwise.
+    pub latency: Option<Delay>,
+    /// Seed of the random source that draws delays from ranges (`--seed`).
+    pub seed: u64,
+    /// The scenario active from the start (`--scenario`; `replay` with `--replay DIR`).
+    pub scenario: Option<String>,
+    /// With `--replay DIR`: a request no recording matches gets a mock error naming the
+    /// closest recordings, instead of the fixtures' answer.
+    pub replay_strict: bool,
+    /// Pace of replayed event streams: 2.0 plays them twice as fast as recorded.
+    pub replay_speed: f64,
 }
 
 impl Default for EngineOptions {
@@ -72,6 +91,11 @@ impl Default for EngineOptions {
             journal_size: crate::journal::DEFAULT_CAPACITY,
             journal_body_limit: crate::journal::DEFAULT_BODY_LIMIT,
             accept_any_token: false,
+            latency: None,
+            seed: 1,
+            scenario: None,
+            replay_strict: false,
+            replay_speed: 1.0,
         }
     }
 }
@@ -97,11 +121,39 @@ pub struct MockResponse {
 #[derive(Debug)]
 pub enum MockBody {
     Full(Bytes),
-    /// SSE messages (already framed), sent one by one with `interval` between them.
+    /// SSE messages (already framed), sent one by one, each after its pause.
     Events {
         messages: Vec<Bytes>,
-        interval: Duration,
+        pauses: Pauses,
     },
+}
+
+/// The pauses before the messages of an event stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pauses {
+    /// The same pause before every message but the first (`--stream-interval-ms`).
+    Every(Duration),
+    /// One pause per message (recorded pacing).
+    Each(Vec<Duration>),
+}
+
+impl Pauses {
+    pub fn before(&self, index: usize) -> Duration {
+        match self {
+            Pauses::Every(_) if index == 0 => Duration::ZERO,
+            Pauses::Every(pause) => *pause,
+            Pauses::Each(pauses) => pauses.get(index).copied().unwrap_or_default(),
+        }
+    }
+}
+
+/// How the server delivers an answer: after a delay, and possibly broken on purpose (a
+/// scenario's or `Prefer`'s latency and fault). Deciding is the engine's; carrying it out
+/// needs the connection, so the server does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub delay: Duration,
+    pub fault: Option<Fault>,
 }
 
 /// Who chose the answer. Later modes (scenarios, upstream, replay) add their own variants.
@@ -125,6 +177,8 @@ pub enum Source {
     Validation,
     /// The mock's own complaint (no such route, an undeclared `Prefer` code...).
     MockError { kind: &'static str },
+    /// A rule of a scenario (a recording, when the scenario is `replay`).
+    Scenario { scenario: String, rule: String },
 }
 
 impl Source {
@@ -145,6 +199,7 @@ impl Source {
             Source::Auth => "auth",
             Source::Validation => "validation",
             Source::MockError { .. } => "mock-error",
+            Source::Scenario { .. } => "scenario",
         }
     }
 
@@ -153,6 +208,7 @@ impl Source {
             Source::Example { name } => Some(name.clone()),
             Source::Prefer { code } => Some(format!("code={code}")),
             Source::MockError { kind } => Some((*kind).to_string()),
+            Source::Scenario { scenario, rule } => Some(format!("{scenario}: {rule}")),
             _ => None,
         }
     }
@@ -183,6 +239,8 @@ pub struct Outcome {
     /// The codes of the error body's details (or the mock error's kind); empty on success.
     pub error_codes: Vec<String>,
     pub timings: Timings,
+    /// Delay and fault the server carries out.
+    pub delivery: Delivery,
 }
 
 impl Outcome {
@@ -197,6 +255,7 @@ impl Outcome {
             response_violations: Vec::new(),
             error_codes: vec![error.kind().to_string()],
             timings: Timings::default(),
+            delivery: Delivery::default(),
         }
     }
 
@@ -227,6 +286,7 @@ impl Outcome {
                         .map(|v| (Direction::Response, v.clone())),
                 )
                 .collect(),
+            delivery: self.delivery.clone(),
             request: Side::new(request.headers, request.body.clone()),
             response: Side::new(&self.response.headers, response_body),
         }
@@ -292,6 +352,14 @@ impl Mock {
     /// Loads the first World from `sources`.
     pub fn load(sources: Sources, options: EngineOptions) -> Result<Mock, LoadError> {
         let world = World::load(&sources, 1)?;
+        if let Some(name) = &options.scenario
+            && world.scenarios.get(name).is_none()
+        {
+            return Err(LoadError::UnknownScenario {
+                requested: name.clone(),
+                available: world.scenarios.names().join(", "),
+            });
+        }
         Ok(Mock::new(world, sources, options))
     }
 
@@ -299,6 +367,7 @@ impl Mock {
         let runtime = Runtime::new(
             Journal::new(options.journal_size, options.journal_body_limit),
             options.submit,
+            ScenarioState::new(options.scenario.clone(), options.seed),
         );
         Mock {
             world: ArcSwap::from_pointee(world),
@@ -385,6 +454,18 @@ struct Decision {
     request_violations: Vec<Violation>,
     error_codes: Vec<String>,
     memo_key: Option<String>,
+    /// Headers a scenario rule adds.
+    headers: Vec<(http::HeaderName, HeaderValue)>,
+    /// Per-event framing of literal (recorded) events: name, id, pause before.
+    framing: Option<Vec<EventFraming>>,
+    delivery: Delivery,
+}
+
+#[derive(Debug, Clone)]
+struct EventFraming {
+    event: Option<String>,
+    id: Option<String>,
+    pause: Duration,
 }
 
 impl Decision {
@@ -395,8 +476,19 @@ impl Decision {
             request_violations: Vec::new(),
             error_codes: Vec::new(),
             memo_key: None,
+            headers: Vec::new(),
+            framing: None,
+            delivery: Delivery::default(),
         }
     }
+}
+
+/// The request as the engine reads it once: the `Prefer` header and the body as JSON.
+struct Reading<'r> {
+    request: &'r MockRequest<'r>,
+    path_params: &'r [(String, String)],
+    preference: Preference,
+    body: Option<Value>,
 }
 
 impl Pipeline<'_> {
@@ -431,6 +523,7 @@ impl Pipeline<'_> {
         outcome
     }
 
+    /// `Prefer`, then the scenario's rule, then the usual answer; the Decision says which.
     fn decide(
         &self,
         index: usize,
@@ -454,27 +547,152 @@ impl Pipeline<'_> {
                 declared: op.declared_statuses(),
             });
         }
-        // A status chosen on purpose skips authentication and validation: it is reachable
-        // with any request, which is the point of choosing it.
-        if let Some(code) = preference.code.filter(|c| !(200..300).contains(c)) {
-            let body = serde_json::from_slice::<Value>(request.body).ok();
-            let domain_detail = self
-                .version
-                .binding(index)
-                .and_then(|_| Evals::simulated_error(code, &self.runtime.submissions));
-            let error = match domain_detail {
-                Some(detail) => ApiError::Simulated {
-                    status: code,
-                    detail,
-                },
-                None => respond::simulated_error(op, code, body.as_ref(), path_params),
+        if let Some(name) = &preference.example {
+            let status = preference.code.unwrap_or_else(|| op.success_status());
+            let names = respond::example_names(op, status);
+            if !names.contains(name) {
+                return Err(MockError::UnknownExample {
+                    message: respond::unknown_example_message(op, status, name, &names),
+                    available: names,
+                });
+            }
+        }
+        let reading = Reading {
+            request,
+            path_params,
+            body: (!request.body.is_empty())
+                .then(|| serde_json::from_slice::<Value>(request.body).ok())
+                .flatten(),
+            preference,
+        };
+        let scenario = self.scenario(request)?;
+        let picked = match scenario {
+            Some(scenario) => self.pick(scenario, op, &reading)?,
+            None => None,
+        };
+        // A `Prefer` that chooses the answer wins over the scenario's rule; the rule's delay
+        // and fault still apply.
+        let preference = &reading.preference;
+        let chooses =
+            preference.code.is_some() || preference.example.is_some() || preference.dynamic;
+        let rule = picked.and_then(|p| p.response);
+        let mut decision = self.answer(index, op, &reading, rule.filter(|_| !chooses))?;
+        if let Some(picked) = picked.filter(|_| !chooses) {
+            decision.source = Source::Scenario {
+                scenario: picked.scenario.name.clone(),
+                rule: picked.rule.name.clone(),
             };
-            return self.api_error(op, &error, Source::Prefer { code });
+        }
+        decision.delivery = Delivery {
+            delay: preference
+                .delay
+                .or(rule.and_then(|r| r.delay))
+                .or(scenario.and_then(|s| s.latency))
+                .or(self.options.latency)
+                .map(|delay| self.runtime.scenarios.sample(delay))
+                .unwrap_or_default(),
+            fault: preference
+                .fault
+                .map(Fault::of)
+                .or_else(|| rule.and_then(|r| r.fault.clone())),
+        };
+        self.break_stream_on_purpose(index, &mut decision);
+        Ok(decision)
+    }
+
+    /// The scenario that steers this request: the `evalmock-scenario` header's, else the
+    /// active one.
+    fn scenario(&self, request: &MockRequest<'_>) -> Result<Option<&Scenario>, MockError> {
+        let scenarios = &self.world.scenarios;
+        match request.headers.get(SCENARIO_HEADER) {
+            Some(value) => {
+                let name = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
+                if name == scenarios::NONE {
+                    return Ok(None);
+                }
+                scenarios
+                    .get(&name)
+                    .map(Some)
+                    .ok_or_else(|| MockError::UnknownScenario {
+                        requested: name,
+                        available: scenarios.names(),
+                    })
+            }
+            None => Ok(self
+                .runtime
+                .scenarios
+                .active()
+                .and_then(|name| scenarios.get(&name))),
+        }
+    }
+
+    /// The scenario's rule for this request. With `--replay-strict`, a request no recording
+    /// matches is the mock's error, naming the closest recordings and how they differ.
+    fn pick<'s>(
+        &self,
+        scenario: &'s Scenario,
+        op: &Operation,
+        reading: &Reading<'_>,
+    ) -> Result<Option<Picked<'s>>, MockError> {
+        let view = RequestView {
+            operation: op,
+            method: reading.request.method,
+            path: reading.request.path,
+            path_params: reading.path_params,
+            query: reading.request.query,
+            headers: reading.request.headers,
+            body: reading.body.as_ref(),
+        };
+        let picked = self.runtime.scenarios.pick(scenario, &view);
+        if picked.is_none() && self.options.replay_strict && scenario.name == scenarios::REPLAY {
+            let state = self.runtime.scenarios.state_of(scenario);
+            let mut closest: Vec<(String, Vec<String>)> = scenario
+                .rules
+                .iter()
+                .filter(|rule| rule.matcher.method.as_ref() == Some(reading.request.method))
+                .map(|rule| (rule.origin.clone(), rule.matcher.differences(&view, &state)))
+                .collect();
+            closest.sort_by_key(|(_, differences)| differences.len());
+            closest.truncate(3);
+            return Err(MockError::NoRecording {
+                method: reading.request.method.clone(),
+                path: reading.request.path.to_string(),
+                closest,
+            });
+        }
+        Ok(picked)
+    }
+
+    /// The answer: a status chosen on purpose (`Prefer: code`, a failing rule) before
+    /// authentication and validation, as a failing server gives it; else authentication,
+    /// validation, and the rule's literal body or the usual answer (domain, examples), with
+    /// the rule's status, patch and headers.
+    fn answer(
+        &self,
+        index: usize,
+        op: &Operation,
+        reading: &Reading<'_>,
+        rule: Option<&scenarios::Response>,
+    ) -> Result<Decision, MockError> {
+        let preference = &reading.preference;
+        if let Some(code) = preference.code.filter(|c| !(200..300).contains(c)) {
+            return self.simulated(index, op, code, reading, Source::Prefer { code });
+        }
+        if let Some(failure) = rule.filter(|r| r.fails_before_checks()) {
+            let mut decision = match failure.literal_reply(&self.version.spec, op) {
+                Some(reply) => Decision::new(reply.map_err(literal_error)?, Source::Generated),
+                None => {
+                    let status = failure.status.unwrap_or(500);
+                    self.simulated(index, op, status, reading, Source::Generated)?
+                }
+            };
+            self.apply_rule(&mut decision, failure);
+            return Ok(decision);
         }
         let principal = match auth::authenticate(
             &op.security,
-            request.headers,
-            request.query,
+            reading.request.headers,
+            reading.request.query,
             &self.world.fixtures,
             &self.version.auth,
             self.options.accept_any_token,
@@ -486,10 +704,10 @@ impl Pipeline<'_> {
             }
         };
         let input = RequestInput {
-            path_params,
-            query: request.query,
-            headers: request.headers,
-            body: request.body,
+            path_params: reading.path_params,
+            query: reading.request.query,
+            headers: reading.request.headers,
+            body: reading.request.body,
         };
         let valid = match validate::validate_request(op, &input) {
             Ok(valid) => valid,
@@ -503,10 +721,28 @@ impl Pipeline<'_> {
                 return Ok(decision);
             }
         };
+        if let Some(literal) = rule.and_then(|r| r.literal_reply(&self.version.spec, op)) {
+            let mut decision = Decision::new(literal.map_err(literal_error)?, Source::Generated);
+            if let Some(rule) = rule {
+                if let Some(scenarios::LiteralBody::Events(events)) = &rule.body {
+                    decision.framing = Some(self.framing(events));
+                }
+                self.apply_rule(&mut decision, rule);
+            }
+            return Ok(decision);
+        }
+        if let Some((rule, code)) = rule.and_then(|r| Some((r, r.error_status()?))) {
+            let mut decision = self.simulated(index, op, code, reading, Source::Generated)?;
+            self.apply_rule(&mut decision, rule);
+            return Ok(decision);
+        }
         let success = op.success_status();
-        let status = preference.code.unwrap_or(success);
+        let status = preference
+            .code
+            .or(rule.and_then(|r| r.status))
+            .unwrap_or(success);
         let wants_example = preference.example.is_some() || preference.dynamic;
-        match self.version.binding(index) {
+        let mut decision = match self.version.binding(index) {
             Some(binding) if status == success && !wants_example => {
                 let input = HandlerInput {
                     fixtures: &self.world.fixtures,
@@ -519,28 +755,138 @@ impl Pipeline<'_> {
                 };
                 match self.version.evals.handle(binding, &input) {
                     Ok(Answer::Prepared(bytes)) => {
-                        Ok(Decision::new(json_bytes(bytes), Source::Prepared))
+                        Decision::new(json_bytes(bytes), Source::Prepared)
                     }
                     Ok(Answer::Remembered(bytes)) => {
-                        Ok(Decision::new(json_bytes(bytes), Source::Remembered))
+                        Decision::new(json_bytes(bytes), Source::Remembered)
                     }
-                    Ok(Answer::Computed { reply, memo_key }) => Ok(Decision {
+                    Ok(Answer::Computed { reply, memo_key }) => Decision {
                         memo_key,
                         ..Decision::new(reply, Source::Domain)
-                    }),
-                    Err(error) => self.api_error(op, &error, Source::Domain),
+                    },
+                    Err(error) => self.api_error(op, &error, Source::Domain)?,
                 }
             }
             _ => {
                 let (reply, example) =
-                    respond::example_reply(&self.version.spec, op, status, &preference);
+                    respond::example_reply(&self.version.spec, op, status, preference);
                 let source = match example {
                     Some(name) => Source::Example { name },
                     None => Source::Generated,
                 };
-                Ok(Decision::new(reply, source))
+                Decision::new(reply, source)
             }
+        };
+        if let Some(rule) = rule {
+            self.apply_rule(&mut decision, rule);
         }
+        Ok(decision)
+    }
+
+    /// The API's own error for a status chosen on purpose, worded by the domain where it
+    /// knows the operation (its not-found code naming the request's id, its quota...).
+    fn simulated(
+        &self,
+        index: usize,
+        op: &Operation,
+        code: u16,
+        reading: &Reading<'_>,
+        source: Source,
+    ) -> Result<Decision, MockError> {
+        let domain_detail = self.version.binding(index).and_then(|binding| {
+            Evals::simulated_error(
+                code,
+                binding,
+                reading.body.as_ref(),
+                reading.path_params,
+                &self.runtime.submissions,
+            )
+        });
+        let error = match domain_detail {
+            Some(detail) => ApiError::Simulated {
+                status: code,
+                detail,
+            },
+            None => respond::simulated_error(op, code, reading.body.as_ref(), reading.path_params),
+        };
+        self.api_error(op, &error, source)
+    }
+
+    /// A rule's patch and headers on the answer. A patched answer is not remembered: it is
+    /// this rule's, not the domain's.
+    fn apply_rule(&self, decision: &mut Decision, rule: &scenarios::Response) {
+        if let Some(patch) = &rule.patch {
+            let body = match std::mem::replace(&mut decision.reply.body, ReplyBody::Empty) {
+                ReplyBody::Bytes(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                ReplyBody::Json(value) => value,
+                other => {
+                    decision.reply.body = other;
+                    return;
+                }
+            };
+            let mut body = body;
+            scenarios::merge_patch(&mut body, patch);
+            decision.reply.body = ReplyBody::Json(body);
+            decision.memo_key = None;
+        }
+        decision.headers.extend(rule.headers.iter().cloned());
+    }
+
+    /// Pauses and names of literal events; recorded pacing scaled by `--replay-speed`.
+    fn framing(&self, events: &[scenarios::Event]) -> Vec<EventFraming> {
+        let speed = if self.options.replay_speed > 0.0 {
+            self.options.replay_speed
+        } else {
+            1.0
+        };
+        events
+            .iter()
+            .map(|e| EventFraming {
+                event: e.event.clone(),
+                id: e.id.clone(),
+                pause: e
+                    .delay
+                    .map(|d| d.div_f64(speed))
+                    .unwrap_or(self.options.stream_interval),
+            })
+            .collect()
+    }
+
+    /// `stream-error`: the stream's first events, then the API version's own error event
+    /// (part of the answer, so it is validated like the rest); the fault is then done.
+    fn break_stream_on_purpose(&self, index: usize, decision: &mut Decision) {
+        let Some(fault) = decision
+            .delivery
+            .fault
+            .clone()
+            .filter(|f| f.kind == FaultKind::StreamError)
+        else {
+            return;
+        };
+        let ReplyBody::EventStream(events) = &mut decision.reply.body else {
+            return;
+        };
+        let keep = fault.after.unwrap_or(events.len() / 2).min(events.len());
+        events.truncate(keep);
+        let message = fault
+            .message
+            .as_deref()
+            .unwrap_or("the service failed while running the eval; retry the request");
+        let failures = match self.version.binding(index) {
+            Some(_) => self.version.evals.stream_failure(events, message),
+            None => vec![json!({"type": "error", "error": {"message": message}})],
+        };
+        let added = failures.len();
+        events.extend(failures);
+        if let Some(framing) = &mut decision.framing {
+            framing.truncate(keep);
+            framing.extend((0..added).map(|_| EventFraming {
+                event: None,
+                id: None,
+                pause: self.options.stream_interval,
+            }));
+        }
+        decision.delivery.fault = None;
     }
 
     /// The API's own error, rendered in the operation's declared error schema.
@@ -566,6 +912,9 @@ impl Pipeline<'_> {
             request_violations,
             mut error_codes,
             memo_key,
+            headers,
+            framing,
+            delivery,
         } = decision;
         let started = Instant::now();
         let response_violations = if source.validated_before() {
@@ -593,7 +942,10 @@ impl Pipeline<'_> {
             }
         };
         let remember = memo_key.filter(|_| response_violations.is_empty());
-        let response = self.to_mock_response(reply, remember);
+        let mut response = self.to_mock_response(reply, remember, framing);
+        for (name, value) in headers {
+            response.headers.insert(name, value);
+        }
         Outcome {
             response,
             operation: None,
@@ -606,10 +958,16 @@ impl Pipeline<'_> {
                 total: Duration::ZERO,
                 response_validation,
             },
+            delivery,
         }
     }
 
-    fn to_mock_response(&self, reply: Reply, remember: Option<String>) -> MockResponse {
+    fn to_mock_response(
+        &self,
+        reply: Reply,
+        remember: Option<String>,
+        framing: Option<Vec<EventFraming>>,
+    ) -> MockResponse {
         let mut headers = HeaderMap::new();
         if let Some(content_type) = &reply.content_type
             && let Ok(value) = HeaderValue::from_str(content_type)
@@ -633,13 +991,18 @@ impl Pipeline<'_> {
             ReplyBody::Bytes(bytes) => MockBody::Full(bytes),
             ReplyBody::EventStream(events) => {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-                MockBody::Events {
-                    messages: events
-                        .iter()
-                        .map(|e| Bytes::from(format!("data: {e}\n\n")))
-                        .collect(),
-                    interval: self.options.stream_interval,
-                }
+                let framing = framing.unwrap_or_default();
+                let messages = events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, data)| sse_message(data, framing.get(i)))
+                    .collect();
+                let pauses = if framing.is_empty() {
+                    Pauses::Every(self.options.stream_interval)
+                } else {
+                    Pauses::Each(framing.iter().map(|f| f.pause).collect())
+                };
+                MockBody::Events { messages, pauses }
             }
         };
         MockResponse {
@@ -650,91 +1013,51 @@ impl Pipeline<'_> {
     }
 }
 
+/// One server-sent event: `event:` and `id:` when given, the payload as `data:` (JSON as
+/// JSON text; a string as is, one `data:` line per line).
+fn sse_message(data: &Value, framing: Option<&EventFraming>) -> Bytes {
+    let mut out = String::new();
+    if let Some(framing) = framing {
+        if let Some(event) = &framing.event {
+            out.push_str(&format!("event: {event}\n"));
+        }
+        if let Some(id) = &framing.id {
+            out.push_str(&format!("id: {id}\n"));
+        }
+    }
+    match data {
+        Value::String(text) => {
+            for line in text.split('\n') {
+                out.push_str("data: ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        other => {
+            out.push_str("data: ");
+            out.push_str(&other.to_string());
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    Bytes::from(out)
+}
+
+/// A literal of a rule that cannot be built (checked at load; only a spec edited under a
+/// running scenario gets here).
+fn literal_error(message: String) -> MockError {
+    MockError::UnknownExample {
+        message,
+        available: Vec::new(),
+    }
+}
+
 fn json_bytes(bytes: Bytes) -> Reply {
     Reply {
         status: 200,
         content_type: Some("application/json".into()),
         body: ReplyBody::Bytes(bytes),
         mock_marker: None,
-    }
-}
-
-/// What is wrong with a reply against the operation's declared response for its status.
-pub fn response_violations(op: &Operation, reply: &Reply) -> Vec<Violation> {
-    let Some(response) = op.response(reply.status) else {
-        return vec![response_violation(format!(
-            "status {} is not declared",
-            reply.status
-        ))];
-    };
-    let content_type = reply.content_type.as_deref().unwrap_or_default();
-    let Some(media) = validate::match_media_type(&response.content, content_type) else {
-        if response.content.is_empty() {
-            return Vec::new();
-        }
-        return vec![response_violation(format!(
-            "content type {content_type:?} is not declared for status {}",
-            reply.status
-        ))];
-    };
-    let checked: Vec<Violation> = match &reply.body {
-        ReplyBody::EventStream(events) if events.is_empty() => {
-            vec![response_violation("the event stream has no events".into())]
-        }
-        ReplyBody::EventStream(events) => events
-            .iter()
-            .enumerate()
-            .flat_map(|(i, event)| {
-                // The OpenAPI 3.2 form checks the event as sent (`data` holds the JSON text).
-                let envelope = media
-                    .item_envelope
-                    .as_ref()
-                    .map(|schema| {
-                        validate::schema_violations(schema, &json!({"data": event.to_string()}))
-                    })
-                    .unwrap_or_default();
-                let payload = media
-                    .item_schema
-                    .as_ref()
-                    .map(|schema| validate::schema_violations(schema, event))
-                    .unwrap_or_default();
-                envelope.into_iter().chain(payload).map(move |mut v| {
-                    v.path = if v.path.is_empty() {
-                        format!("events[{i}]")
-                    } else {
-                        format!("events[{i}].{}", v.path)
-                    };
-                    v
-                })
-            })
-            .collect(),
-        ReplyBody::Json(body) => match &media.schema {
-            Some(schema) => validate::schema_violations(schema, body),
-            None => Vec::new(),
-        },
-        ReplyBody::Bytes(bytes) => match (&media.schema, serde_json::from_slice::<Value>(bytes)) {
-            (Some(schema), Ok(body)) => validate::schema_violations(schema, &body),
-            (Some(_), Err(e)) => vec![response_violation(format!("the body is not JSON: {e}"))],
-            (None, _) => Vec::new(),
-        },
-        ReplyBody::Empty => Vec::new(),
-    };
-    checked
-        .into_iter()
-        .map(|mut v| {
-            v.code = ViolationCode::ResponseSchemaViolation;
-            v
-        })
-        .collect()
-}
-
-fn response_violation(message: String) -> Violation {
-    Violation {
-        code: ViolationCode::ResponseSchemaViolation,
-        path: String::new(),
-        message,
-        suggestion: None,
-        schema_path: None,
     }
 }
 

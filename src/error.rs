@@ -173,6 +173,23 @@ pub enum MockError {
         requested: String,
         served: Vec<String>,
     },
+    /// `Prefer: example=NAME` names no example of the operation's response.
+    UnknownExample {
+        message: String,
+        available: Vec<String>,
+    },
+    /// The `evalmock-scenario` header names no loaded scenario.
+    UnknownScenario {
+        requested: String,
+        available: Vec<String>,
+    },
+    /// `--replay-strict`: no recording matches; the closest ones and how they differ.
+    NoRecording {
+        method: http::Method,
+        path: String,
+        /// (recording file, differences), closest first.
+        closest: Vec<(String, Vec<String>)>,
+    },
 }
 
 impl MockError {
@@ -187,6 +204,8 @@ impl MockError {
             },
             MockError::BodyTooLarge { .. } => 413,
             MockError::UnknownApiVersion { .. } => 400,
+            MockError::UnknownExample { .. } | MockError::UnknownScenario { .. } => 400,
+            MockError::NoRecording { .. } => 404,
         }
     }
 
@@ -200,6 +219,9 @@ impl MockError {
             MockError::UndeclaredStatus { .. } => "undeclared-status",
             MockError::BodyTooLarge { .. } => "body-too-large",
             MockError::UnknownApiVersion { .. } => "unknown-api-version",
+            MockError::UnknownExample { .. } => "unknown-example",
+            MockError::UnknownScenario { .. } => "unknown-scenario",
+            MockError::NoRecording { .. } => "no-recording",
         }
     }
 
@@ -218,6 +240,9 @@ impl MockError {
             }
             MockError::BodyTooLarge { .. } => "The request body is too large",
             MockError::UnknownApiVersion { .. } => "The requested API version is not served",
+            MockError::UnknownExample { .. } => "The preferred example does not exist",
+            MockError::UnknownScenario { .. } => "The requested scenario is not loaded",
+            MockError::NoRecording { .. } => "No recording matches this request",
         }
     }
 
@@ -291,6 +316,44 @@ impl MockError {
                     served.join(", ")
                 ),
                 Some(("served", json!(served))),
+            ),
+            MockError::UnknownExample { message, available } => (
+                format!("{message}. Send Prefer: example=<one of them>, or no example preference."),
+                Some(("available", json!(available))),
+            ),
+            MockError::UnknownScenario {
+                requested,
+                available,
+            } => (
+                format!(
+                    "evalmock-scenario: {requested:?} is not loaded; send one of {} or none.",
+                    available.join(", ")
+                ),
+                Some(("available", json!(available))),
+            ),
+            MockError::NoRecording {
+                method,
+                path,
+                closest,
+            } => (
+                match closest.first() {
+                    Some((file, differences)) => format!(
+                        "no recording matches {method} {path} (--replay-strict); the closest, {file}, differs: {}. Record this request, or drop --replay-strict to let the fixtures answer it.",
+                        differences.join("; ")
+                    ),
+                    None => format!(
+                        "no recording matches {method} {path} (--replay-strict), and none is of this operation. Record this request, or drop --replay-strict to let the fixtures answer it."
+                    ),
+                },
+                Some((
+                    "closest",
+                    json!(
+                        closest
+                            .iter()
+                            .map(|(file, differences)| json!({"recording": file, "differences": differences}))
+                            .collect::<Vec<_>>()
+                    ),
+                )),
             ),
         };
         problem["detail"] = detail.into();

@@ -23,7 +23,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
-use crate::engine::Source;
+use crate::engine::{Delivery, Source};
 use crate::validate::Violation;
 
 /// Entries kept when `--journal-size` is not given.
@@ -79,6 +79,8 @@ pub struct Exchange {
     pub duration: Duration,
     pub error_codes: Vec<String>,
     pub violations: Vec<(Direction, Violation)>,
+    /// The delay and fault chosen on purpose (a scenario, `--latency`, `Prefer`).
+    pub delivery: Delivery,
     /// Whole when recorded; the journal cuts them to its body limit.
     pub request: Side,
     pub response: Side,
@@ -293,6 +295,8 @@ impl Entry {
             "source": x.source.to_json(),
             "durationMs": (x.duration.as_secs_f64() * 1e6).round() / 1e3,
             "errorCodes": x.error_codes,
+            "delayMs": x.delivery.delay.as_millis() as u64,
+            "fault": x.delivery.fault.as_ref().map(|f| f.kind.as_str()),
             "violations": x.violations.iter().map(|(direction, v)| json!({
                 "direction": match direction {
                     Direction::Request => "request",
@@ -369,6 +373,7 @@ mod tests {
             duration: Duration::ZERO,
             error_codes: Vec::new(),
             violations: Vec::new(),
+            delivery: Delivery::default(),
             request: Side::new(&HeaderMap::new(), Bytes::from_static(b"0123456789")),
             response: Side::new(&HeaderMap::new(), Bytes::new()),
         }

@@ -59,6 +59,7 @@ pub(crate) mod parallel;
 pub mod reload;
 pub mod respond;
 pub(crate) mod runtime;
+pub mod scenarios;
 pub mod server;
 pub mod spec;
 pub mod validate;

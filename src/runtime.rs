@@ -11,12 +11,15 @@ use crate::domain::evals::{Submissions, SubmitSettings};
 use crate::journal::Journal;
 use crate::memo::Memo;
 use crate::reload::ReloadReport;
+use crate::scenarios::ScenarioState;
 
 #[derive(Debug)]
 pub struct Runtime {
     pub journal: Journal,
     pub submissions: Submissions,
     pub memo: Memo,
+    /// The active scenario, its call counts and state, the seeded random source.
+    pub scenarios: ScenarioState,
     /// Event streams being sent; a stream whose client went away is dropped, and with it its
     /// guard, so this falls back to zero (observable at `/__mock/health`).
     active_streams: Arc<AtomicUsize>,
@@ -24,22 +27,25 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(journal: Journal, submit: SubmitSettings) -> Runtime {
+    pub fn new(journal: Journal, submit: SubmitSettings, scenarios: ScenarioState) -> Runtime {
         Runtime {
             journal,
             submissions: Submissions::new(submit),
             memo: Memo::default(),
+            scenarios,
             active_streams: Arc::new(AtomicUsize::new(0)),
             last_reload: Mutex::new(None),
         }
     }
 
     /// Restores the fixtures' state: submitted evals forgotten, quota restored, remembered
-    /// answers dropped. The journal is kept (it records the reset itself; clear it with
+    /// answers dropped, scenario call counts and states back to their start (the active
+    /// scenario stays). The journal is kept (it records the reset itself; clear it with
     /// `DELETE /__mock/requests`).
     pub fn reset(&self) {
         self.submissions.reset();
         self.memo.clear();
+        self.scenarios.reset();
     }
 
     pub fn active_streams(&self) -> usize {

@@ -15,6 +15,7 @@ use crate::config::{BUNDLED_SPECS, Sources};
 use crate::domain::EvalOperation;
 use crate::domain::evals::{self, Evals};
 use crate::fixtures::{self, FixtureError, FixtureStore};
+use crate::scenarios::Scenarios;
 use crate::spec::{Operation, Spec, SpecError};
 
 /// Why loading failed; each names the file and the place inside it.
@@ -28,6 +29,11 @@ pub enum LoadError {
     Fixtures(#[from] FixtureError),
     #[error("API version {requested:?} is not served; the specs describe {available}")]
     UnknownVersion {
+        requested: String,
+        available: String,
+    },
+    #[error("no scenario is named {requested:?}; the scenarios are {available}")]
+    UnknownScenario {
         requested: String,
         available: String,
     },
@@ -84,6 +90,11 @@ impl LoadError {
             LoadError::UnknownVersion { .. } => ErrorLocation {
                 file: String::new(),
                 pointer: "/info/version".into(),
+                message: self.to_string(),
+            },
+            LoadError::UnknownScenario { .. } => ErrorLocation {
+                file: String::new(),
+                pointer: String::new(),
                 message: self.to_string(),
             },
         }
@@ -165,6 +176,9 @@ pub struct World {
     /// Counts Worlds loaded in this process, so answers remembered from an older World are
     /// recognised as stale.
     pub generation: u64,
+    /// The scenarios of the fixture folder (or the bundled ones), and `replay` when
+    /// `--replay DIR` was given; checked against every served spec.
+    pub scenarios: Scenarios,
 }
 
 impl World {
@@ -214,6 +228,22 @@ impl World {
             .collect();
         let evals = Evals::prepare(&fixtures, &bound)?;
         drop(bound);
+        let spec_refs: Vec<&Spec> = specs.iter().map(|(spec, _)| spec).collect();
+        // The bundled scenarios steer the bundled API: a spec of one's own (`--spec`) gets the
+        // scenarios of its fixture folder only.
+        let scenario_files = match (&sources.spec, &sources.fixtures) {
+            (Some(_), None) => Vec::new(),
+            (_, dir) => fixtures::scenario_files(dir.as_deref())?,
+        };
+        let mut scenarios = Scenarios::load(&scenario_files, &spec_refs)?;
+        if let Some(dir) = &sources.replay {
+            scenarios.add_replay(
+                &fixtures::read_scenarios(dir, false)?,
+                &spec_refs,
+                &sources.replay_ignore,
+            )?;
+        }
+        drop(spec_refs);
         let versions: Vec<ApiVersion> = specs
             .into_iter()
             .zip(bindings)
@@ -240,6 +270,7 @@ impl World {
             fixtures,
             fixtures_origin,
             generation,
+            scenarios,
         })
     }
 
@@ -273,6 +304,7 @@ pub fn watched_paths(sources: &Sources) -> Vec<PathBuf> {
         .spec
         .iter()
         .chain(sources.fixtures.iter())
+        .chain(sources.replay.iter())
         .cloned()
         .collect()
 }

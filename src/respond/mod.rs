@@ -8,8 +8,9 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ErrorDetail, MockError};
+use crate::scenarios::{Delay, FaultKind};
 use crate::spec::{MediaType, Operation, Spec};
-use crate::validate::is_json_media;
+use crate::validate::{self, Violation, ViolationCode, is_json_media};
 
 /// A response before it is validated and sent.
 #[derive(Debug, Clone)]
@@ -44,12 +45,17 @@ impl Reply {
     }
 }
 
-/// What a client asked for with `Prefer` (Prism's grammar: `code=404, example=name, dynamic=true`).
+/// What a client asked for with `Prefer` (Prism's grammar: `code=404, example=name,
+/// dynamic=true`, plus `seed=N`, `delay=<ms>` and `fault=<kind>`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Preference {
     pub code: Option<u16>,
     pub example: Option<String>,
     pub dynamic: bool,
+    /// Seed of `dynamic=true` values (the same seed, the same values).
+    pub seed: Option<u64>,
+    pub delay: Option<Delay>,
+    pub fault: Option<FaultKind>,
 }
 
 impl Preference {
@@ -75,6 +81,34 @@ impl Preference {
                     "example" if !raw.is_empty() => preference.example = Some(raw.to_string()),
                     "dynamic" => {
                         preference.dynamic = raw.is_empty() || raw.eq_ignore_ascii_case("true")
+                    }
+                    "seed" => {
+                        preference.seed =
+                            Some(raw.parse().map_err(|_| MockError::InvalidPrefer {
+                                value: value.to_string(),
+                                reason: format!("seed must be a whole number, got {raw:?}"),
+                            })?)
+                    }
+                    "delay" => {
+                        preference.delay =
+                            Some(
+                                Delay::parse(raw).map_err(|reason| MockError::InvalidPrefer {
+                                    value: value.to_string(),
+                                    reason: format!("delay: {reason}"),
+                                })?,
+                            )
+                    }
+                    "fault" => {
+                        preference.fault =
+                            Some(
+                                FaultKind::parse(raw).ok_or_else(|| MockError::InvalidPrefer {
+                                    value: value.to_string(),
+                                    reason: format!(
+                                        "fault must be one of {}, got {raw:?}",
+                                        FaultKind::ALL.map(FaultKind::as_str).join(", ")
+                                    ),
+                                })?,
+                            )
                     }
                     _ => {}
                 }
@@ -194,6 +228,133 @@ pub fn example_reply(
     (reply, example.map(|e| e.name.clone()))
 }
 
+/// What is wrong with a reply against the operation's declared response for its status.
+pub fn response_violations(op: &Operation, reply: &Reply) -> Vec<Violation> {
+    let Some(response) = op.response(reply.status) else {
+        return vec![response_violation(format!(
+            "status {} is not declared",
+            reply.status
+        ))];
+    };
+    let content_type = reply.content_type.as_deref().unwrap_or_default();
+    let Some(media) = validate::match_media_type(&response.content, content_type) else {
+        if response.content.is_empty() {
+            return Vec::new();
+        }
+        return vec![response_violation(format!(
+            "content type {content_type:?} is not declared for status {}",
+            reply.status
+        ))];
+    };
+    let checked: Vec<Violation> = match &reply.body {
+        ReplyBody::EventStream(events) if events.is_empty() => {
+            vec![response_violation("the event stream has no events".into())]
+        }
+        ReplyBody::EventStream(events) => events
+            .iter()
+            .enumerate()
+            .flat_map(|(i, event)| {
+                // The OpenAPI 3.2 form checks the event as sent (`data` holds the JSON text).
+                let envelope = media
+                    .item_envelope
+                    .as_ref()
+                    .map(|schema| {
+                        validate::schema_violations(schema, &json!({"data": event.to_string()}))
+                    })
+                    .unwrap_or_default();
+                let payload = media
+                    .item_schema
+                    .as_ref()
+                    .map(|schema| validate::schema_violations(schema, event))
+                    .unwrap_or_default();
+                envelope.into_iter().chain(payload).map(move |mut v| {
+                    v.path = if v.path.is_empty() {
+                        format!("events[{i}]")
+                    } else {
+                        format!("events[{i}].{}", v.path)
+                    };
+                    v
+                })
+            })
+            .collect(),
+        ReplyBody::Json(body) => match &media.schema {
+            Some(schema) => validate::schema_violations(schema, body),
+            None => Vec::new(),
+        },
+        ReplyBody::Bytes(bytes) => match (&media.schema, serde_json::from_slice::<Value>(bytes)) {
+            (Some(schema), Ok(body)) => validate::schema_violations(schema, &body),
+            (Some(_), Err(e)) => vec![response_violation(format!("the body is not JSON: {e}"))],
+            (None, _) => Vec::new(),
+        },
+        ReplyBody::Empty => Vec::new(),
+    };
+    checked
+        .into_iter()
+        .map(|mut v| {
+            v.code = ViolationCode::ResponseSchemaViolation;
+            v
+        })
+        .collect()
+}
+
+fn response_violation(message: String) -> Violation {
+    Violation {
+        code: ViolationCode::ResponseSchemaViolation,
+        path: String::new(),
+        message,
+        suggestion: None,
+        schema_path: None,
+    }
+}
+
+/// The example named `name` of the operation's response for `status`; an unknown name is an
+/// error listing the names there are.
+pub fn named_example(
+    spec: &Spec,
+    operation: &Operation,
+    status: u16,
+    name: &str,
+) -> Result<Reply, String> {
+    let names = example_names(operation, status);
+    if !names.iter().any(|n| n == name) {
+        return Err(unknown_example_message(operation, status, name, &names));
+    }
+    let preference = Preference {
+        example: Some(name.to_string()),
+        ..Preference::default()
+    };
+    Ok(example_reply(spec, operation, status, &preference).0)
+}
+
+/// The names of the examples of the operation's response for `status`.
+pub fn example_names(operation: &Operation, status: u16) -> Vec<String> {
+    operation
+        .response(status)
+        .and_then(|r| json_media(&r.content).or(r.content.first()))
+        .map(|m| m.examples.iter().map(|e| e.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+pub fn unknown_example_message(
+    operation: &Operation,
+    status: u16,
+    name: &str,
+    names: &[String],
+) -> String {
+    if names.is_empty() {
+        format!(
+            "{} has no named examples for status {status}, so none is called {name:?}",
+            operation.name
+        )
+    } else {
+        format!(
+            "{} has no example {name:?} for status {status}; its examples are {}",
+            operation.name,
+            names.join(", ")
+        )
+    }
+}
+
 /// A realistic error for a status chosen on purpose with `Prefer: code=NNN`, in generic words;
 /// a domain that knows the API better words its own (see `domain::Domain::simulated_error`).
 pub fn simulated_error(
@@ -308,9 +469,22 @@ mod tests {
             Preference {
                 code: Some(404),
                 example: Some("notFound".into()),
-                dynamic: true
+                dynamic: true,
+                ..Preference::default()
             }
         );
+        let p = Preference::parse(["delay=250ms, fault=stream-cut, seed=7"].into_iter())
+            .expect("parses");
+        assert_eq!(
+            (p.delay, p.fault, p.seed),
+            (
+                Some(Delay::Fixed(std::time::Duration::from_millis(250))),
+                Some(FaultKind::StreamCut),
+                Some(7)
+            )
+        );
+        assert!(Preference::parse(["fault=meltdown"].into_iter()).is_err());
+        assert!(Preference::parse(["delay=soon"].into_iter()).is_err());
     }
 
     #[test]

@@ -173,6 +173,72 @@ pub(super) async fn reset(State(state): State<Arc<AppState>>) -> Response {
 
 /// Loads the files again now: 200 with the result when the new files serve, 422 when they are
 /// broken (the last good files keep serving).
+/// `GET /__mock/scenario`: the active scenario and every loaded one.
+pub(super) async fn scenario(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(scenario_json(&state)).into_response()
+}
+
+fn scenario_json(state: &AppState) -> Value {
+    let world = state.mock.world();
+    let runtime = state.mock.runtime();
+    let active = runtime.scenarios.active();
+    let current = active.as_deref().and_then(|name| world.scenarios.get(name));
+    json!({
+        "active": active,
+        "state": current.map(|s| runtime.scenarios.state_of(s)),
+        "scenarios": world.scenarios.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
+    })
+}
+
+/// `PUT /__mock/scenario` with `{"name": "flaky"}` (or `null` / `"none"` for none): makes it
+/// the active scenario, started afresh (call counts and state from the start).
+pub(super) async fn set_scenario(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let names = state.mock.world().scenarios.names();
+    let wanted = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) if object.contains_key("name") => match &object["name"] {
+            Value::Null => Ok(None),
+            Value::String(name) if name == crate::scenarios::NONE => Ok(None),
+            Value::String(name) => Ok(Some(name.clone())),
+            _ => Err("`name` must be a string or null".to_string()),
+        },
+        Ok(_) => Err("send a JSON object with `name`".to_string()),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
+    };
+    let wanted = match wanted {
+        Ok(wanted) => wanted,
+        Err(message) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-scenario-request",
+                "The scenario request cannot be understood",
+                &format!(
+                    "{message}, e.g. {{\"name\": \"flaky\"}} or {{\"name\": null}}; scenarios: {}",
+                    names.join(", ")
+                ),
+            );
+        }
+    };
+    if let Some(name) = &wanted
+        && !names.contains(name)
+    {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "unknown-scenario",
+            "The requested scenario is not loaded",
+            &format!(
+                "no scenario is named {name:?}; the scenarios are {} (files in the fixture folder's scenarios/)",
+                names.join(", ")
+            ),
+        );
+    }
+    tracing::info!(
+        "scenario {} is active",
+        wanted.as_deref().unwrap_or(crate::scenarios::NONE)
+    );
+    state.mock.runtime().scenarios.activate(wanted);
+    axum::Json(scenario_json(&state)).into_response()
+}
+
 pub(super) async fn reload(State(state): State<Arc<AppState>>) -> Response {
     let mock = state.mock.clone();
     let report = match tokio::task::spawn_blocking(move || mock.reload(Trigger::Admin)).await {

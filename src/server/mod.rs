@@ -5,6 +5,7 @@
 //! write its one log line, send the response. Nothing here decides anything about the API.
 
 mod admin;
+mod connection;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderName;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -21,9 +22,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::cors::CorsLayer;
 
-use crate::engine::{MOCK_ERROR_HEADER, Mock, MockBody, MockRequest, Outcome};
+use crate::engine::{
+    API_VERSION_HEADER, MOCK_ERROR_HEADER, Mock, MockBody, MockRequest, Outcome, Pauses,
+};
 use crate::error::MockError;
 use crate::runtime::StreamGuard;
+use crate::scenarios::{Fault, FaultKind};
+use connection::Connection;
 
 /// Shared by every request.
 #[derive(Debug)]
@@ -34,6 +39,8 @@ pub struct AppState {
     pub watching: bool,
     /// Who may use `/__mock/*` (`--admin-token`, `--no-admin`).
     pub admin: AdminAccess,
+    /// Origins a browser may call the mock from (`--cors-origin`); empty: any origin.
+    pub cors_origins: Vec<String>,
     /// Becomes `true` when the server starts shutting down, so long-lived streams (the
     /// journal feed) end instead of holding the graceful shutdown open.
     closing: watch::Receiver<bool>,
@@ -48,6 +55,7 @@ impl AppState {
             body_limit,
             watching,
             admin: AdminAccess::default(),
+            cors_origins: Vec::new(),
             closing,
             closing_tx,
         }
@@ -73,6 +81,12 @@ impl AppState {
         self.admin = admin;
         self
     }
+
+    /// The same state, callable from browsers only on these origins (empty: any).
+    pub fn with_cors_origins(mut self, origins: Vec<String>) -> AppState {
+        self.cors_origins = origins;
+        self
+    }
 }
 
 /// The whole application as an axum router (tests drive it over real HTTP via [`serve`]).
@@ -83,6 +97,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/__mock/health", get(admin::health))
         .route("/__mock/reset", post(admin::reset))
         .route("/__mock/reload", post(admin::reload))
+        .route(
+            "/__mock/scenario",
+            get(admin::scenario).put(admin::set_scenario),
+        )
         .route(
             "/__mock/requests",
             get(admin::list_requests).delete(admin::clear_requests),
@@ -98,13 +116,32 @@ pub fn app(state: Arc<AppState>) -> Router {
     } else {
         Router::new().merge(admin)
     };
-    router
-        .fallback(handle)
-        .layer(
-            CorsLayer::very_permissive()
-                .expose_headers([HeaderName::from_static(MOCK_ERROR_HEADER)]),
-        )
-        .with_state(state)
+    let cors = cors(&state.cors_origins);
+    router.fallback(handle).layer(cors).with_state(state)
+}
+
+/// How long a browser may cache a preflight answer: a day, so a page that calls the mock all
+/// day does not double its requests with OPTIONS.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// CORS for browsers: any origin (the mock binds loopback by default), or only the ones given
+/// with `--cors-origin`; credentials, any request header and method; the mock's own headers
+/// readable by scripts.
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::very_permissive()
+        .expose_headers([
+            HeaderName::from_static(MOCK_ERROR_HEADER),
+            HeaderName::from_static(API_VERSION_HEADER),
+        ])
+        .max_age(PREFLIGHT_MAX_AGE);
+    if origins.is_empty() {
+        return layer;
+    }
+    let allowed: Vec<axum::http::HeaderValue> = origins
+        .iter()
+        .filter_map(|o| axum::http::HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    layer.allow_origin(tower_http::cors::AllowOrigin::list(allowed))
 }
 
 /// Serves until `shutdown` completes, then lets in-flight requests and streams finish (the
@@ -131,7 +168,11 @@ pub async fn serve_with_grace(
         shutdown.await;
         let _ = closing.send(true);
     };
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown);
+    let server = axum::serve(
+        connection::Listener(listener),
+        app(state).into_make_service_with_connect_info::<Connection>(),
+    )
+    .with_graceful_shutdown(shutdown);
     let deadline = async move {
         let _ = closed.wait_for(|closing| *closing).await;
         tokio::time::sleep(grace).await;
@@ -147,6 +188,10 @@ pub async fn serve_with_grace(
 
 async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let time_ms = crate::clock::now_ms();
+    let connection = request
+        .extensions()
+        .get::<ConnectInfo<Connection>>()
+        .map(|info| info.0.clone());
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, state.body_limit).await;
     let empty = Bytes::new();
@@ -168,34 +213,150 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .journal
         .record(outcome.journal_entry(&request, time_ms));
     outcome.log(&request);
-    let response = outcome.response;
-    let body = match response.body {
-        MockBody::Full(bytes) => Body::from(bytes),
-        MockBody::Events { messages, interval } => {
-            event_stream(messages, interval, runtime.stream_guard())
-        }
+    let Outcome {
+        response, delivery, ..
+    } = outcome;
+    if !delivery.delay.is_zero() {
+        tokio::time::sleep(delivery.delay).await;
+    }
+    let (body, promised_length) = match (delivery.fault, response.body) {
+        (None, MockBody::Full(bytes)) => (Body::from(bytes), None),
+        (None, MockBody::Events { messages, pauses }) => (
+            event_stream(messages, pauses, None, runtime.stream_guard()),
+            None,
+        ),
+        (Some(fault), body) => broken(&fault, body, connection.as_ref(), runtime.stream_guard()),
     };
     let mut out = Response::new(body);
     *out.status_mut() = response.status;
     *out.headers_mut() = response.headers;
+    if let Some(length) = promised_length {
+        out.headers_mut()
+            .insert(axum::http::header::CONTENT_LENGTH, length.into());
+    }
     out
 }
 
-/// Sends SSE messages one at a time, pausing `interval` before each but the first. The work
-/// lives inside the body: when the client disconnects, hyper drops the body and the stream
-/// (with its guard) stops; no task is left behind.
-fn event_stream(messages: Vec<Bytes>, interval: Duration, guard: StreamGuard) -> Body {
-    let state = (messages.into_iter(), true, guard);
-    let stream =
-        futures_util::stream::unfold(state, move |(mut messages, first, guard)| async move {
-            let message = messages.next()?;
-            if !first && !interval.is_zero() {
-                tokio::time::sleep(interval).await;
+/// How long a body that fails on purpose waits after its last bytes, so they reach the client.
+const FLUSH_BEFORE_FAILING: Duration = Duration::from_millis(20);
+
+/// Why a body stream stops on purpose.
+#[derive(Debug)]
+struct Broken(&'static str);
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "evalmock fault: {}", self.0)
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// The answer broken as `fault` asks: the connection reset or closed before any byte (when
+/// the request came through [`serve`]; otherwise the body fails at once), the body cut short
+/// of the Content-Length it promises (returned with the body), dripped, or an event stream
+/// cut before its last event.
+fn broken(
+    fault: &Fault,
+    body: MockBody,
+    connection: Option<&Connection>,
+    guard: StreamGuard,
+) -> (Body, Option<usize>) {
+    let whole = |body: MockBody| match body {
+        MockBody::Full(bytes) => bytes,
+        MockBody::Events { messages, .. } => Bytes::from(messages.concat()),
+    };
+    let cut = |bytes: Bytes, sent: usize, guard: StreamGuard| {
+        let sent = sent.min(bytes.len());
+        let body = event_stream(
+            vec![bytes.slice(..sent)],
+            Pauses::Every(Duration::ZERO),
+            Some(fault.kind.as_str()),
+            guard,
+        );
+        (body, Some(bytes.len()))
+    };
+    match fault.kind {
+        FaultKind::ConnectionReset | FaultKind::EmptyReply => {
+            match (connection, fault.kind) {
+                (Some(c), FaultKind::ConnectionReset) => c.reset(),
+                (Some(c), _) => c.close(),
+                (None, _) => {}
             }
-            Some((
-                Ok::<Bytes, std::convert::Infallible>(message),
-                (messages, false, guard),
-            ))
-        });
+            let body = event_stream(
+                Vec::new(),
+                Pauses::Every(Duration::ZERO),
+                Some(fault.kind.as_str()),
+                guard,
+            );
+            (body, None)
+        }
+        FaultKind::TruncatedBody => {
+            let bytes = whole(body);
+            let sent = fault.after.unwrap_or(bytes.len() / 2);
+            cut(bytes, sent, guard)
+        }
+        FaultKind::SlowBody => {
+            let bytes = whole(body);
+            let size = fault.chunk_bytes.max(1);
+            let chunks: Vec<Bytes> = (0..bytes.len())
+                .step_by(size)
+                .map(|at| bytes.slice(at..(at + size).min(bytes.len())))
+                .collect();
+            (
+                event_stream(chunks, Pauses::Every(fault.interval), None, guard),
+                None,
+            )
+        }
+        FaultKind::StreamCut | FaultKind::StreamError => match body {
+            MockBody::Events { messages, pauses } => {
+                let keep = fault
+                    .after
+                    .unwrap_or(messages.len().saturating_sub(1))
+                    .min(messages.len());
+                let messages = messages.into_iter().take(keep).collect();
+                (
+                    event_stream(messages, pauses, Some(fault.kind.as_str()), guard),
+                    None,
+                )
+            }
+            // Not a stream: cut the body short, the closest a plain answer comes.
+            other => {
+                let bytes = whole(other);
+                let sent = bytes.len() / 2;
+                cut(bytes, sent, guard)
+            }
+        },
+    }
+}
+
+/// Sends `messages` one at a time, each after its pause; with `fail`, the body then fails, so
+/// hyper drops the connection without ending the answer properly (a cut stream, a truncated
+/// body). The work lives inside the body: when the client disconnects, hyper drops the body
+/// and the stream (with its guard) stops; no task is left behind.
+fn event_stream(
+    messages: Vec<Bytes>,
+    pauses: Pauses,
+    fail: Option<&'static str>,
+    guard: StreamGuard,
+) -> Body {
+    let state = (messages.into_iter().enumerate(), fail, guard);
+    let stream = futures_util::stream::unfold(state, move |(mut messages, fail, guard)| {
+        let pauses = pauses.clone();
+        async move {
+            let Some((index, message)) = messages.next() else {
+                // The end: fail once if asked to, then stop. The pause first lets hyper send
+                // what came before (it drops unsent bytes when the body fails).
+                let why = fail?;
+                tokio::time::sleep(FLUSH_BEFORE_FAILING).await;
+                return Some((Err(Broken(why)), (messages, None, guard)));
+            };
+            let pause = pauses.before(index);
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            Some((Ok::<Bytes, Broken>(message), (messages, fail, guard)))
+        }
+    });
     Body::from_stream(stream)
 }

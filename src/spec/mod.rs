@@ -17,7 +17,7 @@ pub use lower::{
     SecurityScheme,
 };
 pub use router::RouteMatch;
-pub use schema::CompiledSchema;
+pub use schema::{CompiledSchema, SchemaCompiler};
 
 use std::sync::Arc;
 

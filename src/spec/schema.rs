@@ -44,6 +44,14 @@ pub struct SchemaCompiler<'doc> {
     origin: String,
 }
 
+impl std::fmt::Debug for SchemaCompiler<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaCompiler")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'doc> SchemaCompiler<'doc> {
     pub fn new(document: &'doc Value, origin: &str) -> Result<Self, SpecError> {
         let registry = Registry::new()

@@ -58,6 +58,8 @@ async fn a_browser_preflight_is_answered_and_errors_expose_the_marker_header() {
         reply.header("access-control-allow-origin"),
         Some("http://localhost:5173")
     );
+    // A day: a page calling the mock all day does not send a preflight before each request.
+    assert_eq!(reply.header("access-control-max-age"), Some("86400"));
     let allowed = reply
         .header("access-control-allow-headers")
         .unwrap_or_default()
@@ -75,6 +77,6 @@ async fn a_browser_preflight_is_answered_and_errors_expose_the_marker_header() {
     );
     assert_eq!(
         error.header("access-control-expose-headers"),
-        Some("evalmock-error")
+        Some("evalmock-error,evalmock-api-version")
     );
 }

@@ -161,15 +161,48 @@ impl Evals {
             .collect())
     }
 
-    /// How Runtype words an error chosen on purpose with `Prefer: code=NNN`, where it knows
-    /// better than the generic wording: its key hint on 401, its quota on 402.
-    pub fn simulated_error(status: u16, submissions: &Submissions) -> Option<ErrorDetail> {
-        match status {
-            401 => Some(
+    /// The events a stream sends when the service fails half way (after the events `sent`).
+    pub fn stream_failure(&self, sent: &[Value], message: &str) -> Vec<Value> {
+        stream::failure_events(self.vocabulary, sent, message)
+    }
+
+    /// How Runtype words an error chosen on purpose (`Prefer: code=NNN`, a scenario rule),
+    /// where it knows better than the generic wording: its key hint on 401, its quota on 402,
+    /// and on 404 the operation's own not-found error naming the id the request sent (as if
+    /// that id did not exist).
+    pub fn simulated_error(
+        status: u16,
+        operation: EvalOperation,
+        body: Option<&Value>,
+        path_params: &[(String, String)],
+        submissions: &Submissions,
+    ) -> Option<ErrorDetail> {
+        let body = body.unwrap_or(&Value::Null);
+        let param = |name: &str| {
+            path_params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        match (status, operation) {
+            (401, _) => Some(
                 ErrorDetail::new("INVALID_API_KEY", "the API key is invalid or has expired")
                     .suggest("Send `Authorization: Bearer <your API key>` with an active key (keys start with rt_live_ or rt_test_)."),
             ),
-            402 => Some(submissions.limit_exceeded()),
+            (402, _) => Some(submissions.limit_exceeded()),
+            (404, EvalOperation::GetGroup) => {
+                Some(group_not_found_detail(param("groupId"), "path.groupId"))
+            }
+            (404, EvalOperation::Results) => Some(batch_not_found_detail(param("id"))),
+            (
+                404,
+                EvalOperation::Compare
+                | EvalOperation::CompareRecord
+                | EvalOperation::AnalyzeSteps,
+            ) => Some(group_not_found_detail(
+                str_field(body, "evalGroupId"),
+                "evalGroupId",
+            )),
             _ => None,
         }
     }
@@ -291,13 +324,7 @@ impl Evals {
     }
 
     fn results(&self, input: &HandlerInput<'_>, batch_id: &str) -> HandlerResult {
-        let not_found = || {
-            ApiError::NotFound(
-                ErrorDetail::new("EVAL_BATCH_NOT_FOUND", format!("eval batch {batch_id} was not found"))
-                    .at("path.id")
-                    .suggest("Use a batchExecutionId from GET /v1/eval/batches or GET /v1/eval/group/{groupId}."),
-            )
-        };
+        let not_found = || batch_not_found(batch_id);
         if let Some((loaded, index)) = input.fixtures.batch(batch_id) {
             if !input.principal.may_read_group(&loaded.group.eval_group_id) {
                 return Err(not_found());
@@ -628,15 +655,30 @@ fn step_filter(body: &Value) -> Option<HashSet<&str>> {
         .map(|ids| ids.iter().filter_map(Value::as_str).collect())
 }
 
-fn group_not_found(group_id: &str, path: &str) -> ApiError {
-    ApiError::NotFound(
-        ErrorDetail::new(
-            "EVAL_GROUP_NOT_FOUND",
-            format!("eval group {group_id} was not found"),
-        )
-        .at(path)
-        .suggest("Check the id; GET /v1/eval/batches lists the eval groups of your batches."),
+fn batch_not_found(batch_id: &str) -> ApiError {
+    ApiError::NotFound(batch_not_found_detail(batch_id))
+}
+
+fn batch_not_found_detail(batch_id: &str) -> ErrorDetail {
+    ErrorDetail::new(
+        "EVAL_BATCH_NOT_FOUND",
+        format!("eval batch {batch_id} was not found"),
     )
+    .at("path.id")
+    .suggest("Use a batchExecutionId from GET /v1/eval/batches or GET /v1/eval/group/{groupId}.")
+}
+
+fn group_not_found(group_id: &str, path: &str) -> ApiError {
+    ApiError::NotFound(group_not_found_detail(group_id, path))
+}
+
+fn group_not_found_detail(group_id: &str, path: &str) -> ErrorDetail {
+    ErrorDetail::new(
+        "EVAL_GROUP_NOT_FOUND",
+        format!("eval group {group_id} was not found"),
+    )
+    .at(path)
+    .suggest("Check the id; GET /v1/eval/batches lists the eval groups of your batches.")
 }
 
 /// The JSON schema of an operation's 200 answer.

@@ -42,6 +42,52 @@ impl Vocabulary {
     }
 }
 
+/// The events that report a failure of the service half way through a stream (scenario fault
+/// `stream-error`), in the version's vocabulary: one per execution under way in the events
+/// `sent` (all of them stop), continuing its `seq`: `flow_error` in the documented
+/// vocabulary, `execution_error` in the later one.
+pub(super) fn failure_events(vocabulary: Vocabulary, sent: &[Value], message: &str) -> Vec<Value> {
+    let mut executions: Vec<(&str, Option<&str>, u64)> = Vec::new();
+    for event in sent {
+        let Some(id) = event["executionId"].as_str() else {
+            continue;
+        };
+        let seq = event["seq"].as_u64().map_or(0, |s| s + 1);
+        let flow = event["flowId"].as_str();
+        match executions.iter_mut().find(|(e, _, _)| *e == id) {
+            Some(known) => {
+                known.2 = known.2.max(seq);
+                known.1 = known.1.or(flow);
+            }
+            None => executions.push((id, flow, seq)),
+        }
+    }
+    if executions.is_empty() {
+        executions.push(("exec_interrupted", None, 0));
+    }
+    let error = json!({"code": "internal_error", "message": message});
+    let now = clock::iso_ms(clock::now_ms());
+    executions
+        .into_iter()
+        .map(|(execution_id, flow_id, seq)| match vocabulary {
+            Vocabulary::Flow => {
+                let mut event = json!({
+                    "type": "flow_error", "executionId": execution_id, "seq": seq,
+                    "error": error, "timestamp": now,
+                });
+                if let Some(flow_id) = flow_id {
+                    event["flowId"] = json!(flow_id);
+                }
+                event
+            }
+            Vocabulary::Execution => json!({
+                "type": "execution_error", "kind": "flow", "executionId": execution_id,
+                "seq": seq, "error": error, "completedAt": now, "stopReason": "error",
+            }),
+        })
+        .collect()
+}
+
 /// Every event of the request's runs, interleaved (one event of each run in turn).
 pub(super) fn stream_events(
     fixtures: &FixtureStore,
