@@ -124,10 +124,13 @@ impl ScenarioState {
             {
                 continue;
             }
+            // With a sequence, the state moves once its last item has been answered.
+            let mut last_of_sequence = true;
             let response = match &rule.answers {
                 Answers::Usual => None,
                 Answers::One(response) => Some(response.as_ref()),
                 Answers::Sequence { items, after } => {
+                    last_of_sequence = counts.answered as usize + 1 >= items.len();
                     let n = counts.answered as usize;
                     let item = match after {
                         _ if n < items.len() => items.get(n),
@@ -142,7 +145,7 @@ impl ScenarioState {
                 }
             };
             counts.answered += 1;
-            if let Some(next) = &rule.then_state {
+            if let Some(next) = rule.then_state.as_ref().filter(|_| last_of_sequence) {
                 inner.states.insert(scenario.name.clone(), next.clone());
             }
             return Some(Picked {

@@ -220,6 +220,20 @@ pub async fn send(builder: reqwest::RequestBuilder) -> Reply {
     }
 }
 
+/// A named request-body example of a POST operation of the documented spec (2026-06).
+pub fn request_example(path: &str, name: &str) -> Value {
+    let spec: Value = serde_norway::from_str(evalmock::config::BUNDLED_SPEC).expect("spec parses");
+    let example =
+        spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["examples"][name]
+            ["value"]
+            .clone();
+    assert!(
+        !example.is_null(),
+        "the spec has no example {name} for {path}"
+    );
+    example
+}
+
 /// The docs' compare-record request body, verbatim.
 pub fn docs_compare_record_body() -> Value {
     serde_json::json!({

@@ -11,10 +11,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// The vendor's named request examples, from our spec (they are the same values).
+/// The vendor's named submit examples, from our spec (they are the same values).
 fn vendor_example(name: &str) -> Value {
-    let spec: Value = serde_norway::from_str(evalmock::config::BUNDLED_SPEC).expect("spec parses");
-    spec["paths"]["/v1/eval/submit"]["post"]["requestBody"]["content"]["application/json"]["examples"][name]["value"].clone()
+    request_example("/v1/eval/submit", name)
 }
 
 #[tokio::test]
