@@ -7,11 +7,19 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
 use crate::app;
 use crate::config::{ServeConfig, Sources};
+use crate::contract::coverage::Coverage;
 use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
 use crate::fixtures::{self, synthetic};
+use crate::recording::{
+    self,
+    proxy::ProxyConfig,
+    writer::{Redaction, Writer},
+};
 
 /// A mock and contract-test server driven by an OpenAPI document; serves the Runtype Evals
 /// API from realistic fixture eval groups when run without arguments.
@@ -50,6 +58,53 @@ enum Command {
     /// Work with fixture folders.
     #[command(subcommand)]
     Fixtures(FixturesCommand),
+    /// Forward every request to the real API and validate both sides against the spec;
+    /// optionally record each exchange as a scenario file (--record DIR). Prints a summary
+    /// when stopped (Ctrl-C, SIGTERM, --max-requests) and exits 1 if anything broke the spec.
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, Args)]
+struct ProxyArgs {
+    /// The real API's base URL (http://host:port, optionally with a path prefix).
+    #[arg(long, env = "EVALMOCK_UPSTREAM", value_name = "URL")]
+    upstream: String,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 4011)]
+    port: u16,
+    /// Replace an answer that breaks the spec (not a stream) with a 502 problem+json that lists
+    /// the violations.
+    #[arg(long)]
+    fail_on_violation: bool,
+    /// Stop after this many exchanges, print the summary and exit.
+    #[arg(long, value_name = "N")]
+    max_requests: Option<usize>,
+    /// Seconds to wait for a connection to the upstream.
+    #[arg(long, default_value_t = 5)]
+    connect_timeout: u64,
+    #[command(flatten)]
+    recording: RecordArgs,
+}
+
+/// Where and how exchanges are written as scenario files (shared by `proxy` and `import`).
+#[derive(Debug, Args, Clone)]
+struct RecordArgs {
+    /// Write each exchange as a scenario file (NNNN-<operation>-<status>.yaml) into DIR.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Also hide this header, query parameter or JSON field (any depth) behind "[redacted]";
+    /// repeatable. Credential headers (Authorization, cookies, *-key, *-token) always are.
+    #[arg(long, value_name = "NAME")]
+    redact: Vec<String>,
+    /// Number files from 0001 and replace files of the same name; without it, numbering
+    /// continues after the highest number in DIR and nothing is replaced.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +269,7 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Check(args)) => check(args),
         Some(Command::Fixtures(FixturesCommand::Generate(args))) => generate_fixtures(args),
+        Some(Command::Proxy(args)) => proxy(args),
     }
 }
 
@@ -243,41 +299,47 @@ fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
-fn serve(args: ServeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
+fn async_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => Some(runtime),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM (what `docker stop`, systemd and CI runners send) both stop
+/// the server gracefully: no new connections, in-flight requests and streams finish.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down gracefully"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C: shutting down gracefully");
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let Some(runtime) = async_runtime() else {
+        return ExitCode::FAILURE;
     };
-    // SIGINT (Ctrl-C) and SIGTERM (what `docker stop`, systemd and CI runners send) both stop
-    // the server gracefully: no new connections, in-flight requests and streams finish.
-    let shutdown = async {
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(term) => term,
-                    Err(e) => {
-                        tracing::warn!(
-                            "cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully"
-                        );
-                        let _ = tokio::signal::ctrl_c().await;
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down gracefully"),
-                _ = term.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("Ctrl-C: shutting down gracefully");
-        }
-    };
+    let shutdown = shutdown_signal();
     match runtime.block_on(app::serve(args.into(), shutdown)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -341,6 +403,58 @@ fn generate_fixtures(args: GenerateArgs) -> ExitCode {
                 args.out.display()
             );
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn writer(args: &RecordArgs, dir: &std::path::Path) -> Result<Arc<Writer>, ExitCode> {
+    Writer::new(dir, Redaction::new(&args.redact), args.overwrite)
+        .map(Arc::new)
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })
+}
+
+fn proxy(args: ProxyArgs) -> ExitCode {
+    let Some(runtime) = async_runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let writer = match &args.recording.record {
+        Some(dir) => match writer(&args.recording, dir) {
+            Ok(writer) => Some(writer),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let config = ProxyConfig {
+        host: args.host,
+        port: args.port,
+        sources: args.sources.into(),
+        upstream: args.upstream,
+        fail_on_violation: args.fail_on_violation,
+        max_requests: args.max_requests,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        writer,
+    };
+    match runtime.block_on(recording::proxy::run(config, shutdown_signal())) {
+        Ok(report) => {
+            let spec = &report.world.default_version().spec;
+            print!("{}", report.usage.table());
+            println!();
+            print!("{}", Coverage::of(spec, &report.usage).table());
+            let violations = report.usage.violations();
+            if violations > 0 {
+                println!("{violations} violations of the spec");
+                ExitCode::FAILURE
+            } else {
+                println!("no violations of the spec");
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -125,6 +125,8 @@ pub enum Source {
     Validation,
     /// The mock's own complaint (no such route, an undeclared `Prefer` code...).
     MockError { kind: &'static str },
+    /// Forwarded to the real API by `evalmock proxy`, which answered it.
+    Upstream,
 }
 
 impl Source {
@@ -145,6 +147,7 @@ impl Source {
             Source::Auth => "auth",
             Source::Validation => "validation",
             Source::MockError { .. } => "mock-error",
+            Source::Upstream => "upstream",
         }
     }
 

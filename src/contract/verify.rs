@@ -1,0 +1,1 @@
+//! Verify (to be written).
