@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::app;
 use crate::config::{ServeConfig, Sources};
-use crate::contract::coverage::Coverage;
+use crate::contract::coverage::{Coverage, Usage};
 use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
 use crate::fixtures::{self, synthetic};
@@ -20,6 +20,7 @@ use crate::recording::{
     proxy::ProxyConfig,
     writer::{Redaction, Writer},
 };
+use crate::world::World;
 
 /// A mock and contract-test server driven by an OpenAPI document; serves the Runtype Evals
 /// API from realistic fixture eval groups when run without arguments.
@@ -62,6 +63,68 @@ enum Command {
     /// optionally record each exchange as a scenario file (--record DIR). Prints a summary
     /// when stopped (Ctrl-C, SIGTERM, --max-requests) and exits 1 if anything broke the spec.
     Proxy(ProxyArgs),
+    /// Turn exchanges captured elsewhere into scenario files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// List what recorded traffic (a folder of recordings, or a .har file) shows that the spec
+    /// does not describe; exit 0 without drift, 1 with drift, 2 on bad input.
+    Drift(DriftArgs),
+    /// Which operations and declared statuses a journal dump (the JSON of GET
+    /// /__mock/requests) exercised, and which it did not.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// A HAR 1.2 file (browser developer tools: "Save all as HAR") as scenario files, one per
+    /// exchange the spec describes; other entries are skipped and counted.
+    Har(HarArgs),
+}
+
+#[derive(Debug, Args)]
+struct HarArgs {
+    /// The .har file.
+    file: PathBuf,
+    /// Folder to write the scenario files into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Also hide this header, query parameter or JSON field (any depth); repeatable.
+    #[arg(long, value_name = "NAME")]
+    redact: Vec<String>,
+    /// Number files from 0001 and replace files of the same name.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+struct DriftArgs {
+    /// A folder of recordings (scenario files) or a .har file.
+    input: PathBuf,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    format: TableFormat,
+    /// Also write an OpenAPI Overlay 1.0 document that would make the spec describe what was seen.
+    #[arg(long, value_name = "OUT.yaml")]
+    overlay: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CoverageArgs {
+    /// A journal dump: the JSON of GET /__mock/requests (of the mock or of the proxy).
+    file: PathBuf,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TableFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +333,9 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check(args),
         Some(Command::Fixtures(FixturesCommand::Generate(args))) => generate_fixtures(args),
         Some(Command::Proxy(args)) => proxy(args),
+        Some(Command::Import(ImportCommand::Har(args))) => import_har(args),
+        Some(Command::Drift(args)) => drift(args),
+        Some(Command::Coverage(args)) => coverage(args),
     }
 }
 
@@ -407,8 +473,12 @@ fn generate_fixtures(args: GenerateArgs) -> ExitCode {
     }
 }
 
-fn writer(args: &RecordArgs, dir: &std::path::Path) -> Result<Arc<Writer>, ExitCode> {
-    Writer::new(dir, Redaction::new(&args.redact), args.overwrite)
+fn writer(
+    redact: &[String],
+    overwrite: bool,
+    dir: &std::path::Path,
+) -> Result<Arc<Writer>, ExitCode> {
+    Writer::new(dir, Redaction::new(redact), overwrite)
         .map(Arc::new)
         .map_err(|e| {
             eprintln!("error: {e}");
@@ -421,7 +491,7 @@ fn proxy(args: ProxyArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let writer = match &args.recording.record {
-        Some(dir) => match writer(&args.recording, dir) {
+        Some(dir) => match writer(&args.recording.redact, args.recording.overwrite, dir) {
             Ok(writer) => Some(writer),
             Err(code) => return code,
         },
@@ -457,4 +527,113 @@ fn proxy(args: ProxyArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The World for an offline command; bad input (an unreadable spec, an unknown version) is
+/// exit code 2.
+fn load_world(sources: SourceArgs) -> Result<World, ExitCode> {
+    World::load(&sources.into(), 1).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn read_input(path: &std::path::Path) -> Result<String, ExitCode> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", path.display());
+        ExitCode::from(2)
+    })
+}
+
+fn import_har(args: HarArgs) -> ExitCode {
+    let (world, text) =
+        match load_world(args.sources).and_then(|w| Ok((w, read_input(&args.file)?))) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+    let writer = match writer(&args.redact, args.overwrite, &args.out) {
+        Ok(writer) => writer,
+        Err(code) => return code,
+    };
+    match recording::har::import(&text, &world.default_version().spec, &writer) {
+        Ok((written, skipped)) => {
+            for reason in &skipped {
+                eprintln!("skipped {reason}");
+            }
+            println!(
+                "wrote {} scenario files to {}; skipped {} entries the spec does not describe",
+                written.len(),
+                args.out.display(),
+                skipped.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn drift(args: DriftArgs) -> ExitCode {
+    let world = match load_world(args.sources) {
+        Ok(world) => world,
+        Err(code) => return code,
+    };
+    let version = world.default_version();
+    let exchanges = match recording::drift::load(&args.input, &version.spec) {
+        Ok(exchanges) => exchanges,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if exchanges.is_empty() {
+        eprintln!(
+            "error: {} holds no exchanges to compare",
+            args.input.display()
+        );
+        return ExitCode::from(2);
+    }
+    let report = recording::drift::analyse(&version.spec, &version.spec_json(), &exchanges);
+    match args.format {
+        TableFormat::Table => print!("{}", report.table()),
+        TableFormat::Json => println!("{:#}", report.to_json()),
+    }
+    if let Some(out) = &args.overlay {
+        let overlay = report.overlay(&version.spec.title);
+        let written = serde_norway::to_string(&overlay)
+            .map_err(|e| e.to_string())
+            .and_then(|text| std::fs::write(out, text).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.has_drift() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn coverage(args: CoverageArgs) -> ExitCode {
+    let (world, text) =
+        match load_world(args.sources).and_then(|w| Ok((w, read_input(&args.file)?))) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+    let usage = match Usage::from_journal(&text, &args.file.display().to_string()) {
+        Ok(usage) => usage,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let coverage = Coverage::of(&world.default_version().spec, &usage);
+    match args.format {
+        TableFormat::Table => print!("{}", coverage.table()),
+        TableFormat::Json => println!("{:#}", coverage.to_json()),
+    }
+    ExitCode::SUCCESS
 }
