@@ -12,6 +12,8 @@ use std::sync::Arc;
 use crate::app;
 use crate::config::{ServeConfig, Sources};
 use crate::contract::coverage::{Coverage, Usage};
+use crate::contract::report::{self, TestCase};
+use crate::contract::verify::{self, VerifyConfig};
 use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
 use crate::fixtures::{self, synthetic};
@@ -55,7 +57,11 @@ enum Command {
     /// Serve the mock (the default when no command is given).
     Serve(ServeArgs),
     /// Load and validate the spec and fixtures offline; exit 1 on any problem (for CI).
-    Check(SourceArgs),
+    Check(CheckArgs),
+    /// Send the real API the requests the spec's examples describe (and the errors that can be
+    /// provoked safely: 401, 404, 400) and validate every answer; exit 1 on any violation or
+    /// unexpected status, 2 when the upstream cannot be reached.
+    Verify(VerifyArgs),
     /// Work with fixture folders.
     #[command(subcommand)]
     Fixtures(FixturesCommand),
@@ -72,6 +78,41 @@ enum Command {
     /// Which operations and declared statuses a journal dump (the JSON of GET
     /// /__mock/requests) exercised, and which it did not.
     Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The API's base URL (http://host:port).
+    #[arg(long, env = "EVALMOCK_UPSTREAM", value_name = "URL")]
+    upstream: String,
+    /// Sent as `Authorization: Bearer TOKEN` (not with the 401 cases).
+    #[arg(long, env = "EVALMOCK_VERIFY_TOKEN", value_name = "TOKEN")]
+    token: Option<String>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+    /// Do not call this operation (operationId), e.g. one that costs money; repeatable.
+    #[arg(long, value_name = "OPERATION")]
+    skip: Vec<String>,
+    /// Seconds to wait for a connection (an answer may take six times as long).
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Human,
+    Json,
+    Junit,
 }
 
 #[derive(Debug, Subcommand)]
@@ -331,6 +372,7 @@ pub fn main() -> ExitCode {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Check(args)) => check(args),
+        Some(Command::Verify(args)) => verify(args),
         Some(Command::Fixtures(FixturesCommand::Generate(args))) => generate_fixtures(args),
         Some(Command::Proxy(args)) => proxy(args),
         Some(Command::Import(ImportCommand::Har(args))) => import_har(args),
@@ -415,9 +457,13 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn check(args: SourceArgs) -> ExitCode {
-    match app::check(&args.into()) {
-        Ok(report) => {
+fn check(args: CheckArgs) -> ExitCode {
+    let started = std::time::Instant::now();
+    let result = app::check(&args.sources.into());
+    let seconds = started.elapsed().as_secs_f64();
+    let failure = result.as_ref().err().map(|e| e.to_string());
+    match (args.format, &result) {
+        (ReportFormat::Human, Ok(report)) => {
             let specs = report
                 .specs
                 .iter()
@@ -428,12 +474,85 @@ fn check(args: SourceArgs) -> ExitCode {
                 "ok: {specs} ({} operations) and {} eval groups ({} step results) are valid",
                 report.operations, report.groups, report.step_results
             );
-            ExitCode::SUCCESS
         }
+        (ReportFormat::Human, Err(e)) => eprintln!("error: {e}"),
+        (ReportFormat::Json, Ok(report)) => println!(
+            "{:#}",
+            serde_json::json!({
+                "ok": true,
+                "specs": report.specs.iter().map(|(origin, version)| serde_json::json!({"origin": origin, "version": version})).collect::<Vec<_>>(),
+                "operations": report.operations,
+                "groups": report.groups,
+                "stepResults": report.step_results,
+            })
+        ),
+        (ReportFormat::Json, Err(e)) => {
+            let at = e.location();
+            println!(
+                "{:#}",
+                serde_json::json!({
+                    "ok": false,
+                    "error": {"file": at.file, "pointer": at.pointer, "message": at.message, "text": e.to_string()},
+                })
+            );
+        }
+        (ReportFormat::Junit, _) => print!(
+            "{}",
+            report::junit(
+                "evalmock check",
+                &[TestCase {
+                    class: "evalmock.check".into(),
+                    name: "spec and fixtures load and validate".into(),
+                    seconds,
+                    failures: failure.iter().cloned().collect(),
+                }]
+            )
+        ),
+    }
+    if failure.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let world = match load_world(args.sources) {
+        Ok(world) => world,
+        Err(code) => return code,
+    };
+    let Some(runtime) = async_runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let config = VerifyConfig {
+        upstream: args.upstream,
+        token: args.token,
+        timeout: Duration::from_secs(args.timeout),
+        skip: args.skip,
+    };
+    let version = world.default_version();
+    let cases = match runtime.block_on(verify::run(&version.spec, &version.spec_json(), &config)) {
+        Ok(cases) => cases,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            return ExitCode::from(2);
         }
+    };
+    match args.format {
+        ReportFormat::Human => print!("{}", verify::human(&cases)),
+        ReportFormat::Json => println!("{:#}", verify::to_json(&cases)),
+        ReportFormat::Junit => print!(
+            "{}",
+            report::junit(
+                &format!("evalmock verify {}", config.upstream),
+                &verify::test_cases(&cases)
+            )
+        ),
+    }
+    if cases.iter().any(|c| !c.failures.is_empty()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
