@@ -7,12 +7,23 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
 use crate::app;
 use crate::config::{ServeConfig, Sources};
+use crate::contract::coverage::{Coverage, Usage};
+use crate::contract::report::{self, TestCase};
+use crate::contract::verify::{self, VerifyConfig};
 use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
 use crate::fixtures::{self, synthetic};
 use crate::scenarios::Delay;
+use crate::recording::{
+    self,
+    proxy::ProxyConfig,
+    writer::{Redaction, Writer},
+};
+use crate::world::World;
 
 /// A mock and contract-test server driven by an OpenAPI document; serves the Runtype Evals
 /// API from realistic fixture eval groups when run without arguments.
@@ -47,10 +58,158 @@ enum Command {
     /// Serve the mock (the default when no command is given).
     Serve(Box<ServeArgs>),
     /// Load and validate the spec and fixtures offline; exit 1 on any problem (for CI).
-    Check(SourceArgs),
+    Check(CheckArgs),
+    /// Send the real API the requests the spec's examples describe (and the errors that can be
+    /// provoked safely: 401, 404, 400) and validate every answer; exit 1 on any violation or
+    /// unexpected status, 2 when the upstream cannot be reached.
+    Verify(VerifyArgs),
     /// Work with fixture folders.
     #[command(subcommand)]
     Fixtures(FixturesCommand),
+    /// Forward every request to the real API and validate both sides against the spec;
+    /// optionally record each exchange as a scenario file (--record DIR). Prints a summary
+    /// when stopped (Ctrl-C, SIGTERM, --max-requests) and exits 1 if anything broke the spec.
+    Proxy(ProxyArgs),
+    /// Turn exchanges captured elsewhere into scenario files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// List what recorded traffic (a folder of recordings, or a .har file) shows that the spec
+    /// does not describe; exit 0 without drift, 1 with drift, 2 on bad input.
+    Drift(DriftArgs),
+    /// Which operations and declared statuses a journal dump (the JSON of GET
+    /// /__mock/requests) exercised, and which it did not.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The API's base URL (http://host:port).
+    #[arg(long, env = "EVALMOCK_UPSTREAM", value_name = "URL")]
+    upstream: String,
+    /// Sent as `Authorization: Bearer TOKEN` (not with the 401 cases).
+    #[arg(long, env = "EVALMOCK_VERIFY_TOKEN", value_name = "TOKEN")]
+    token: Option<String>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+    /// Do not call this operation (operationId), e.g. one that costs money; repeatable.
+    #[arg(long, value_name = "OPERATION")]
+    skip: Vec<String>,
+    /// Seconds to wait for a connection (an answer may take six times as long).
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Human,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// A HAR 1.2 file (browser developer tools: "Save all as HAR") as scenario files, one per
+    /// exchange the spec describes; other entries are skipped and counted.
+    Har(HarArgs),
+}
+
+#[derive(Debug, Args)]
+struct HarArgs {
+    /// The .har file.
+    file: PathBuf,
+    /// Folder to write the scenario files into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Also hide this header, query parameter or JSON field (any depth); repeatable.
+    #[arg(long, value_name = "NAME")]
+    redact: Vec<String>,
+    /// Number files from 0001 and replace files of the same name.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Debug, Args)]
+struct DriftArgs {
+    /// A folder of recordings (scenario files) or a .har file.
+    input: PathBuf,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    format: TableFormat,
+    /// Also write an OpenAPI Overlay 1.0 document that would make the spec describe what was seen.
+    #[arg(long, value_name = "OUT.yaml")]
+    overlay: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CoverageArgs {
+    /// A journal dump: the JSON of GET /__mock/requests (of the mock or of the proxy).
+    file: PathBuf,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TableFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct ProxyArgs {
+    /// The real API's base URL (http://host:port, optionally with a path prefix).
+    #[arg(long, env = "EVALMOCK_UPSTREAM", value_name = "URL")]
+    upstream: String,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 4011)]
+    port: u16,
+    /// Replace an answer that breaks the spec (not a stream) with a 502 problem+json that lists
+    /// the violations.
+    #[arg(long)]
+    fail_on_violation: bool,
+    /// Stop after this many exchanges, print the summary and exit.
+    #[arg(long, value_name = "N")]
+    max_requests: Option<usize>,
+    /// Seconds to wait for a connection to the upstream.
+    #[arg(long, default_value_t = 5)]
+    connect_timeout: u64,
+    #[command(flatten)]
+    recording: RecordArgs,
+}
+
+/// Where and how exchanges are written as scenario files (shared by `proxy` and `import`).
+#[derive(Debug, Args, Clone)]
+struct RecordArgs {
+    /// Write each exchange as a scenario file (NNNN-<operation>-<status>.yaml) into DIR.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// Also hide this header, query parameter or JSON field (any depth) behind "[redacted]";
+    /// repeatable. Credential headers (Authorization, cookies, *-key, *-token) always are.
+    #[arg(long, value_name = "NAME")]
+    redact: Vec<String>,
+    /// Number files from 0001 and replace files of the same name; without it, numbering
+    /// continues after the highest number in DIR and nothing is replaced.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,7 +442,12 @@ pub fn main() -> ExitCode {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(*args),
         Some(Command::Check(args)) => check(args),
+        Some(Command::Verify(args)) => verify(args),
         Some(Command::Fixtures(FixturesCommand::Generate(args))) => generate_fixtures(args),
+        Some(Command::Proxy(args)) => proxy(args),
+        Some(Command::Import(ImportCommand::Har(args))) => import_har(args),
+        Some(Command::Drift(args)) => drift(args),
+        Some(Command::Coverage(args)) => coverage(args),
     }
 }
 
@@ -313,41 +477,47 @@ fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
-fn serve(args: ServeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
+fn async_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => Some(runtime),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM (what `docker stop`, systemd and CI runners send) both stop
+/// the server gracefully: no new connections, in-flight requests and streams finish.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down gracefully"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C: shutting down gracefully");
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let Some(runtime) = async_runtime() else {
+        return ExitCode::FAILURE;
     };
-    // SIGINT (Ctrl-C) and SIGTERM (what `docker stop`, systemd and CI runners send) both stop
-    // the server gracefully: no new connections, in-flight requests and streams finish.
-    let shutdown = async {
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(term) => term,
-                    Err(e) => {
-                        tracing::warn!(
-                            "cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully"
-                        );
-                        let _ = tokio::signal::ctrl_c().await;
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down gracefully"),
-                _ = term.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("Ctrl-C: shutting down gracefully");
-        }
-    };
+    let shutdown = shutdown_signal();
     match runtime.block_on(app::serve(args.into(), shutdown)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -357,9 +527,13 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn check(args: SourceArgs) -> ExitCode {
-    match app::check(&args.into()) {
-        Ok(report) => {
+fn check(args: CheckArgs) -> ExitCode {
+    let started = std::time::Instant::now();
+    let result = app::check(&args.sources.into());
+    let seconds = started.elapsed().as_secs_f64();
+    let failure = result.as_ref().err().map(|e| e.to_string());
+    match (args.format, &result) {
+        (ReportFormat::Human, Ok(report)) => {
             let specs = report
                 .specs
                 .iter()
@@ -370,12 +544,85 @@ fn check(args: SourceArgs) -> ExitCode {
                 "ok: {specs} ({} operations) and {} eval groups ({} step results) are valid",
                 report.operations, report.groups, report.step_results
             );
-            ExitCode::SUCCESS
         }
+        (ReportFormat::Human, Err(e)) => eprintln!("error: {e}"),
+        (ReportFormat::Json, Ok(report)) => println!(
+            "{:#}",
+            serde_json::json!({
+                "ok": true,
+                "specs": report.specs.iter().map(|(origin, version)| serde_json::json!({"origin": origin, "version": version})).collect::<Vec<_>>(),
+                "operations": report.operations,
+                "groups": report.groups,
+                "stepResults": report.step_results,
+            })
+        ),
+        (ReportFormat::Json, Err(e)) => {
+            let at = e.location();
+            println!(
+                "{:#}",
+                serde_json::json!({
+                    "ok": false,
+                    "error": {"file": at.file, "pointer": at.pointer, "message": at.message, "text": e.to_string()},
+                })
+            );
+        }
+        (ReportFormat::Junit, _) => print!(
+            "{}",
+            report::junit(
+                "evalmock check",
+                &[TestCase {
+                    class: "evalmock.check".into(),
+                    name: "spec and fixtures load and validate".into(),
+                    seconds,
+                    failures: failure.iter().cloned().collect(),
+                }]
+            )
+        ),
+    }
+    if failure.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn verify(args: VerifyArgs) -> ExitCode {
+    let world = match load_world(args.sources) {
+        Ok(world) => world,
+        Err(code) => return code,
+    };
+    let Some(runtime) = async_runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let config = VerifyConfig {
+        upstream: args.upstream,
+        token: args.token,
+        timeout: Duration::from_secs(args.timeout),
+        skip: args.skip,
+    };
+    let version = world.default_version();
+    let cases = match runtime.block_on(verify::run(&version.spec, &version.spec_json(), &config)) {
+        Ok(cases) => cases,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            return ExitCode::from(2);
         }
+    };
+    match args.format {
+        ReportFormat::Human => print!("{}", verify::human(&cases)),
+        ReportFormat::Json => println!("{:#}", verify::to_json(&cases)),
+        ReportFormat::Junit => print!(
+            "{}",
+            report::junit(
+                &format!("evalmock verify {}", config.upstream),
+                &verify::test_cases(&cases)
+            )
+        ),
+    }
+    if cases.iter().any(|c| !c.failures.is_empty()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -413,4 +660,169 @@ fn generate_fixtures(args: GenerateArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn writer(
+    redact: &[String],
+    overwrite: bool,
+    dir: &std::path::Path,
+) -> Result<Arc<Writer>, ExitCode> {
+    Writer::new(dir, Redaction::new(redact), overwrite)
+        .map(Arc::new)
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })
+}
+
+fn proxy(args: ProxyArgs) -> ExitCode {
+    let Some(runtime) = async_runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let writer = match &args.recording.record {
+        Some(dir) => match writer(&args.recording.redact, args.recording.overwrite, dir) {
+            Ok(writer) => Some(writer),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let config = ProxyConfig {
+        host: args.host,
+        port: args.port,
+        sources: args.sources.into(),
+        upstream: args.upstream,
+        fail_on_violation: args.fail_on_violation,
+        max_requests: args.max_requests,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        writer,
+    };
+    match runtime.block_on(recording::proxy::run(config, shutdown_signal())) {
+        Ok(report) => {
+            let spec = &report.world.default_version().spec;
+            print!("{}", report.usage.table());
+            println!();
+            print!("{}", Coverage::of(spec, &report.usage).table());
+            let violations = report.usage.violations();
+            if violations > 0 {
+                println!("{violations} violations of the spec");
+                ExitCode::FAILURE
+            } else {
+                println!("no violations of the spec");
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The World for an offline command; bad input (an unreadable spec, an unknown version) is
+/// exit code 2.
+fn load_world(sources: SourceArgs) -> Result<World, ExitCode> {
+    World::load(&sources.into(), 1).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn read_input(path: &std::path::Path) -> Result<String, ExitCode> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", path.display());
+        ExitCode::from(2)
+    })
+}
+
+fn import_har(args: HarArgs) -> ExitCode {
+    let (world, text) =
+        match load_world(args.sources).and_then(|w| Ok((w, read_input(&args.file)?))) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+    let writer = match writer(&args.redact, args.overwrite, &args.out) {
+        Ok(writer) => writer,
+        Err(code) => return code,
+    };
+    match recording::har::import(&text, &world.default_version().spec, &writer) {
+        Ok((written, skipped)) => {
+            for reason in &skipped {
+                eprintln!("skipped {reason}");
+            }
+            println!(
+                "wrote {} scenario files to {}; skipped {} entries the spec does not describe",
+                written.len(),
+                args.out.display(),
+                skipped.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn drift(args: DriftArgs) -> ExitCode {
+    let world = match load_world(args.sources) {
+        Ok(world) => world,
+        Err(code) => return code,
+    };
+    let version = world.default_version();
+    let exchanges = match recording::drift::load(&args.input, &version.spec) {
+        Ok(exchanges) => exchanges,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if exchanges.is_empty() {
+        eprintln!(
+            "error: {} holds no exchanges to compare",
+            args.input.display()
+        );
+        return ExitCode::from(2);
+    }
+    let report = recording::drift::analyse(&version.spec, &version.spec_json(), &exchanges);
+    match args.format {
+        TableFormat::Table => print!("{}", report.table()),
+        TableFormat::Json => println!("{:#}", report.to_json()),
+    }
+    if let Some(out) = &args.overlay {
+        let overlay = report.overlay(&version.spec.title);
+        let written = serde_norway::to_string(&overlay)
+            .map_err(|e| e.to_string())
+            .and_then(|text| std::fs::write(out, text).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.has_drift() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn coverage(args: CoverageArgs) -> ExitCode {
+    let (world, text) =
+        match load_world(args.sources).and_then(|w| Ok((w, read_input(&args.file)?))) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+    let usage = match Usage::from_journal(&text, &args.file.display().to_string()) {
+        Ok(usage) => usage,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let coverage = Coverage::of(&world.default_version().spec, &usage);
+    match args.format {
+        TableFormat::Table => print!("{}", coverage.table()),
+        TableFormat::Json => println!("{:#}", coverage.to_json()),
+    }
+    ExitCode::SUCCESS
 }

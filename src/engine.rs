@@ -179,6 +179,8 @@ pub enum Source {
     MockError { kind: &'static str },
     /// A rule of a scenario (a recording, when the scenario is `replay`).
     Scenario { scenario: String, rule: String },
+    /// Forwarded to the real API by `evalmock proxy`, which answered it.
+    Upstream,
 }
 
 impl Source {
@@ -200,6 +202,7 @@ impl Source {
             Source::Validation => "validation",
             Source::MockError { .. } => "mock-error",
             Source::Scenario { .. } => "scenario",
+            Source::Upstream => "upstream",
         }
     }
 

@@ -374,25 +374,33 @@ pub struct Binary {
     pub port: u16,
     child: std::process::Child,
     logs: Option<std::thread::JoinHandle<String>>,
+    stdout: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Binary {
     /// Starts `evalmock --port P ARGS` on a free port P with `env`, and waits until it
     /// answers (whatever the log level, so the port is chosen here, not read from the log).
     pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Binary {
+        Self::start(&[], args, env)
+    }
+
+    /// Starts `evalmock COMMAND --port P ARGS` (e.g. `proxy`), stdout and stderr collected.
+    pub fn start(command: &[&str], args: &[&str], env: &[(&str, &str)]) -> Binary {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evalmock"))
+            .args(command)
             .args(["--port", &port.to_string()])
             .args(args)
             .envs(env.iter().copied())
             .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("evalmock starts");
         let stderr = child.stderr.take().expect("stderr is piped");
+        let stdout = read_in_background(child.stdout.take().expect("stdout is piped"));
         let reader = read_in_background(stderr);
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -409,7 +417,20 @@ impl Binary {
             port,
             child,
             logs: Some(reader),
+            stdout: Some(stdout),
         }
+    }
+
+    /// Waits (at most `seconds`) for the process to exit; its exit code, stdout and stderr.
+    pub fn wait_output(mut self, seconds: u64) -> (Option<i32>, String, String) {
+        let code = wait_for_exit(&mut self.child, seconds).and_then(|status| status.code());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let join = |h: Option<std::thread::JoinHandle<String>>| {
+            h.and_then(|reader| reader.join().ok()).unwrap_or_default()
+        };
+        let stdout = join(self.stdout.take());
+        (code, stdout, join(self.logs.take()))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -486,4 +507,17 @@ pub fn read_in_background(
         let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(output), &mut text);
         text
     })
+}
+
+/// Runs `evalmock ARGS` to its end: exit code, stdout, stderr.
+pub fn run_evalmock(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_evalmock"))
+        .args(args)
+        .output()
+        .expect("evalmock runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
 }
