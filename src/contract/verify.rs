@@ -22,7 +22,7 @@ use crate::spec::{Operation, ParamLocation, Spec};
 /// Why verification could not run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("--upstream {0:?} is not an http:// URL (https needs a TLS build, not included yet)")]
+    #[error("--upstream {0:?} is not an http:// or https:// URL with a host")]
     Upstream(String),
     #[error("cannot reach the upstream {upstream}: {message}")]
     Unreachable { upstream: String, message: String },
@@ -74,15 +74,11 @@ pub async fn run(
     config: &VerifyConfig,
 ) -> Result<Vec<Case>, VerifyError> {
     let upstream = config.upstream.trim_end_matches('/').to_string();
-    if !upstream.starts_with("http://") {
+    if !crate::recording::is_upstream_url(&upstream) {
         return Err(VerifyError::Upstream(config.upstream.clone()));
     }
-    let client = reqwest::Client::builder()
-        .connect_timeout(config.timeout)
-        .timeout(config.timeout * 6)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| VerifyError::Client(e.to_string()))?;
+    let client = crate::recording::upstream_client(config.timeout, Some(config.timeout * 6))
+        .map_err(VerifyError::Client)?;
     let mut cases = Vec::new();
     for op in spec.operations() {
         if config.skip.iter().any(|s| s == op.name.as_ref()) {

@@ -21,6 +21,37 @@ use crate::respond::{Reply, ReplyBody};
 use crate::spec::{Operation, RouteMatch, Spec};
 use crate::validate::{self, RequestInput, Violation};
 
+/// An upstream URL the proxy and `verify` can talk to: `http://` or `https://` and a host.
+pub fn is_upstream_url(url: &str) -> bool {
+    ["http://", "https://"].iter().any(|scheme| {
+        url.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty())
+    })
+}
+
+/// Makes rustls' ring provider the process's: every reqwest client needs one before it is
+/// built (the build has no default provider). Calling it again is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The HTTP client for an upstream (the proxy's, `verify`'s): HTTPS through rustls with the
+/// ring provider and the platform's trusted roots, no redirects followed (they would hide the
+/// upstream's own answer), and `connect_timeout` so a dead upstream fails fast.
+pub fn upstream_client(
+    connect_timeout: std::time::Duration,
+    timeout: Option<std::time::Duration>,
+) -> Result<reqwest::Client, String> {
+    install_tls_provider();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
 /// One request and the answer it got, as recorded.
 #[derive(Debug, Clone)]
 pub struct Recorded {

@@ -65,7 +65,7 @@ pub struct ProxyConfig {
 pub enum ProxyError {
     #[error("{0}")]
     Load(#[from] LoadError),
-    #[error("--upstream {0:?} is not an http:// URL (https needs a TLS build, not included yet)")]
+    #[error("--upstream {0:?} is not an http:// or https:// URL with a host")]
     Upstream(String),
     #[error("cannot listen on {address}: {source} (is another server using the port? try --port)")]
     Bind {
@@ -104,16 +104,12 @@ pub struct Proxy {
 impl Proxy {
     pub fn new(config: &ProxyConfig) -> Result<Proxy, ProxyError> {
         let upstream = config.upstream.trim_end_matches('/').to_string();
-        if !upstream.starts_with("http://") || upstream.len() <= "http://".len() {
+        if !super::is_upstream_url(&upstream) {
             return Err(ProxyError::Upstream(config.upstream.clone()));
         }
         let world = Arc::new(World::load(&config.sources, 1)?);
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            // The client's own redirects would hide the upstream's answer.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ProxyError::Client(e.to_string()))?;
+        let client =
+            super::upstream_client(config.connect_timeout, None).map_err(ProxyError::Client)?;
         let (enough, _) = watch::channel(false);
         Ok(Proxy {
             world,

@@ -138,7 +138,7 @@ async fn api_keys_never_reach_the_logs() {
     // The real binary at the most verbose log level, so every log line of the run is seen.
     let server = Binary::serve(&[], &[("RUST_LOG", "trace")]);
     let port = server.port;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let secret = "rt_live_secret_do_not_log_0123456789";
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
     for authorization in [

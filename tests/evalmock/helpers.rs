@@ -141,7 +141,7 @@ impl TestApp {
         });
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            client: http_client(),
             shutdown: Some(tx),
             _watcher: watcher,
         }
@@ -218,6 +218,12 @@ pub async fn send(builder: reqwest::RequestBuilder) -> Reply {
         headers,
         body,
     }
+}
+
+/// An HTTP client for the tests (the build's rustls has its provider installed first).
+pub fn http_client() -> reqwest::Client {
+    evalmock::recording::install_tls_provider();
+    reqwest::Client::new()
 }
 
 /// A named request-body example of a POST operation of the documented spec (2026-06).

@@ -33,7 +33,7 @@ fn readme_log_examples() -> Vec<(String, bool)> {
 async fn readme_rust_log_examples_work_as_written() {
     for (filter, shows_requests) in readme_log_examples() {
         let server = Binary::serve(&[], &[("RUST_LOG", filter.as_str())]);
-        let client = reqwest::Client::new();
+        let client = http_client();
         let reply = client
             .post(server.url("/v1/eval/compare-record"))
             .header("Authorization", format!("Bearer {API_KEY}"))

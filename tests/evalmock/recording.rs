@@ -52,7 +52,7 @@ pub fn proxy(upstream: &str, args: &[&str]) -> Binary {
 }
 
 pub async fn get(url: String, token: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    http_client()
         .get(url)
         .header("Authorization", format!("Bearer {token}"))
         .send()
@@ -61,7 +61,7 @@ pub async fn get(url: String, token: &str) -> reqwest::Response {
 }
 
 pub async fn post(url: String, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
+    http_client()
         .post(url)
         .header("Authorization", format!("Bearer {CANARY}"))
         .header("Content-Type", "application/json")
@@ -218,6 +218,20 @@ async fn an_unreachable_upstream_gets_a_502_naming_it() {
         problem["detail"].as_str().expect("detail").contains(&base),
         "{problem}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_upstream_is_spoken_to_over_tls() {
+    // A plain-HTTP server addressed as https://: the proxy starts a TLS handshake, which the
+    // server cannot answer, so the client sees a 502 naming the upstream (not a refusal of
+    // the URL, as before TLS was built in).
+    let upstream = upstream::spawn(false).await;
+    let base = upstream.base.replacen("http://", "https://", 1);
+    let proxy = proxy(&base, &["--max-requests", "1"]);
+    let answer = get(proxy.url(&format!("/v1/eval/group/{GROUP_1}")), API_KEY).await;
+    assert_eq!(answer.status(), 502);
+    let problem: Value = answer.json().await.expect("JSON");
+    assert_eq!(problem["upstream"], base.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,7 +10,7 @@ use crate::helpers::*;
 async fn sigterm_lets_an_in_flight_stream_finish_and_exits_0() {
     // Paced events, so the stream is still running when the signal arrives.
     let server = Binary::serve(&["--no-watch", "--stream-interval-ms", "15"], &[]);
-    let response = reqwest::Client::new()
+    let response = http_client()
         .post(server.url("/v1/eval/stream"))
         .header("Authorization", format!("Bearer {API_KEY}"))
         .header("Content-Type", "application/json")
