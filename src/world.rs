@@ -24,9 +24,11 @@ pub enum LoadError {
     #[error("cannot read the spec {path}: {message}")]
     SpecUnreadable { path: String, message: String },
     #[error("the spec is invalid: {0}")]
-    Spec(#[from] SpecError),
+    Spec(SpecError),
     #[error("the fixtures are invalid: {0}")]
-    Fixtures(#[from] FixtureError),
+    Fixtures(FixtureError),
+    #[error("cannot replay the recordings: {0}")]
+    Replay(FixtureError),
     #[error("API version {requested:?} is not served; the specs describe {available}")]
     UnknownVersion {
         requested: String,
@@ -37,6 +39,20 @@ pub enum LoadError {
         requested: String,
         available: String,
     },
+}
+
+// Not `#[from]`: that would also make the inner error the `source`, and a report that prints
+// the chain (`{:#}`) would say everything twice.
+impl From<SpecError> for LoadError {
+    fn from(error: SpecError) -> Self {
+        LoadError::Spec(error)
+    }
+}
+
+impl From<FixtureError> for LoadError {
+    fn from(error: FixtureError) -> Self {
+        LoadError::Fixtures(error)
+    }
 }
 
 /// Where a load error is: file, place inside it, and what is wrong (for `/__mock/health`,
@@ -73,12 +89,18 @@ impl LoadError {
                 pointer: pointer.clone(),
                 message: message.clone(),
             },
-            LoadError::Fixtures(FixtureError::Io { path, message }) => ErrorLocation {
+            LoadError::Fixtures(FixtureError::Io { path, message })
+            | LoadError::Replay(FixtureError::Io { path, message }) => ErrorLocation {
                 file: path.clone(),
                 pointer: String::new(),
                 message: message.clone(),
             },
             LoadError::Fixtures(FixtureError::Invalid {
+                file,
+                path,
+                message,
+            })
+            | LoadError::Replay(FixtureError::Invalid {
                 file,
                 path,
                 message,
@@ -237,11 +259,10 @@ impl World {
         };
         let mut scenarios = Scenarios::load(&scenario_files, &spec_refs)?;
         if let Some(dir) = &sources.replay {
-            scenarios.add_replay(
-                &fixtures::read_scenarios(dir, false)?,
-                &spec_refs,
-                &sources.replay_ignore,
-            )?;
+            let recordings = fixtures::read_scenarios(dir, false).map_err(LoadError::Replay)?;
+            scenarios
+                .add_replay(&recordings, &spec_refs, &sources.replay_ignore)
+                .map_err(LoadError::Replay)?;
         }
         drop(spec_refs);
         let versions: Vec<ApiVersion> = specs

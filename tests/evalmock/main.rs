@@ -18,6 +18,7 @@ mod operations;
 mod prefer;
 mod recording;
 mod reload;
+mod replay;
 mod response_validation;
 mod scenarios;
 mod shutdown;
