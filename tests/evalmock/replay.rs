@@ -188,13 +188,9 @@ async fn strict_replay_names_the_closest_recordings_and_how_they_differ() {
         "0001-compareEvals-200.yaml",
         &recorded_compare("compare", "{evalGroupId: x, evals: []}", "t1"),
     );
+    let unrecorded = json!({"evalGroupId": GROUP_1, "requestedAt": "t9"});
     let app = replaying(&dir.0, true, 1.0, &[]).await;
-    let miss = app
-        .post_json(
-            "/v1/eval/compare",
-            json!({"evalGroupId": GROUP_1, "requestedAt": "t9"}),
-        )
-        .await;
+    let miss = app.post_json("/v1/eval/compare", unrecorded.clone()).await;
     assert_eq!(miss.status, 404);
     assert_eq!(miss.header("evalmock-error"), Some("no-recording"));
     let closest = &miss.body["closest"][0];
@@ -212,12 +208,7 @@ async fn strict_replay_names_the_closest_recordings_and_how_they_differ() {
     );
     // Without --replay-strict the fixtures answer a miss.
     let lenient = replaying(&dir.0, false, 1.0, &[]).await;
-    let answered = lenient
-        .post_json(
-            "/v1/eval/compare",
-            json!({"evalGroupId": GROUP_1, "requestedAt": "t9"}),
-        )
-        .await;
+    let answered = lenient.post_json("/v1/eval/compare", unrecorded).await;
     assert_eq!(answered.status, 200);
 }
 
