@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -141,5 +143,181 @@ async fn a_screenshot_of_the_page_with_an_open_entry_is_a_png() {
         png.len() > 10_000,
         "a real picture, not an empty one: {} bytes",
         png.len()
+    );
+}
+
+/// A headless Chromium on one page, driven over the DevTools protocol: scripts run in the page
+/// as a person's actions would (choosing an option fires the same `change` event), and the
+/// DOM is read back. Killed when dropped.
+struct Devtools {
+    child: std::process::Child,
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+}
+
+impl Devtools {
+    async fn open(url: &str, profile: &Path) -> Devtools {
+        let mut command = chromium(profile);
+        command
+            .arg("--remote-debugging-port=0")
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("chromium starts");
+        let stderr = child.stderr.take().expect("piped");
+        // Chromium says where its DevTools endpoint listens on stderr.
+        let port = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead as _;
+            std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+                .find_map(|line| {
+                    let rest = line.split("DevTools listening on ws://127.0.0.1:").nth(1)?;
+                    rest.split('/').next()?.parse::<u16>().ok()
+                })
+        })
+        .await
+        .expect("reads stderr")
+        .expect("chromium announces its DevTools port");
+        let mut page_socket = None;
+        for _ in 0..100 {
+            let targets: Value = http_client()
+                .get(format!("http://127.0.0.1:{port}/json/list"))
+                .send()
+                .await
+                .expect("DevTools answers")
+                .json()
+                .await
+                .expect("JSON");
+            page_socket = targets
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| {
+                    t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.contains("/__mock/"))
+                })
+                .and_then(|t| t["webSocketDebuggerUrl"].as_str().map(str::to_string));
+            if page_socket.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let page_socket = page_socket.expect("the page is a DevTools target");
+        let (socket, _) = tokio_tungstenite::connect_async(page_socket.as_str())
+            .await
+            .expect("DevTools WebSocket");
+        Devtools {
+            child,
+            socket,
+            next_id: 0,
+        }
+    }
+
+    /// Runs `expression` in the page and returns its value.
+    async fn evaluate(&mut self, expression: &str) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let command = json!({"id": id, "method": "Runtime.evaluate", "params": {
+            "expression": expression, "returnByValue": true, "awaitPromise": true}});
+        self.socket
+            .send(Message::text(command.to_string()))
+            .await
+            .expect("sends");
+        while let Some(message) = self.socket.next().await {
+            let Ok(Message::Text(text)) = message else {
+                continue;
+            };
+            let reply: Value = serde_json::from_str(&text).expect("DevTools JSON");
+            if reply["id"] == id {
+                assert!(
+                    reply["result"]["exceptionDetails"].is_null(),
+                    "{expression} threw: {reply}"
+                );
+                return reply["result"]["result"]["value"].clone();
+            }
+        }
+        panic!("DevTools closed while evaluating {expression}");
+    }
+
+    /// Waits until `expression` is true in the page (at most `seconds`).
+    async fn until(&mut self, seconds: u64, expression: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        while self.evaluate(expression).await != json!(true) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the page never showed: {expression}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Devtools {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn choosing_a_scenario_on_the_page_answers_the_next_request_with_it() {
+    let app = TestApp::spawn().await;
+    let profile = TempDir::new("chromium-scenario");
+    let mut page = Devtools::open(&format!("{}/__mock/", app.base), &profile.0).await;
+    page.until(
+        30,
+        "!!document.getElementById('scenario') && document.getElementById('scenario').options.length === 9",
+    )
+    .await;
+    assert_eq!(
+        page.evaluate("document.getElementById('scenario').value")
+            .await,
+        "",
+        "no scenario is active at first"
+    );
+    // What a person's choice in the list does: the option is selected, `change` fires.
+    page.evaluate(
+        "(() => { const s = document.getElementById('scenario'); s.value = 'expired-key';          s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()",
+    )
+    .await;
+    eventually(
+        20,
+        "the page made expired-key the active scenario",
+        || async {
+            let scenario = send(app.request(Method::GET, "/__mock/scenario")).await;
+            scenario.body["active"] == "expired-key"
+        },
+    )
+    .await;
+    page.until(
+        10,
+        "document.getElementById('scenario').classList.contains('active')",
+    )
+    .await;
+
+    // The app's next request is answered by the scenario, and the page shows it so.
+    let answered = app.get(&format!("/v1/eval/group/{GROUP_1}")).await;
+    assert_eq!(answered.status, 401);
+    page.until(
+        20,
+        "[...document.querySelectorAll('#rows tr[data-status=\"401\"] .k-scenario')]         .some(k => k.title === 'scenario: expired-key: key rejected')",
+    )
+    .await;
+
+    // And back to the fixtures.
+    page.evaluate(
+        "(() => { const s = document.getElementById('scenario'); s.value = '';          s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()",
+    )
+    .await;
+    eventually(20, "the page turned scenarios off", || async {
+        let scenario = send(app.request(Method::GET, "/__mock/scenario")).await;
+        scenario.body["active"].is_null()
+    })
+    .await;
+    assert_eq!(
+        app.get(&format!("/v1/eval/group/{GROUP_1}")).await.status,
+        200
     );
 }
