@@ -107,6 +107,11 @@ pub struct CheckReport {
     pub operations: usize,
     pub groups: usize,
     pub step_results: usize,
+    /// Scenarios loaded (the replayed recordings count as one), and their rules.
+    pub scenarios: usize,
+    pub rules: usize,
+    /// Rules of the replayed recordings (`--replay DIR`).
+    pub recordings: usize,
 }
 
 /// Loads and validates spec and fixtures offline, exactly as `serve` would at start-up.
@@ -131,5 +136,11 @@ pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
             .sum(),
         groups: world.fixtures.groups().len(),
         step_results,
+        scenarios: world.scenarios.len(),
+        rules: world.scenarios.iter().map(|s| s.rules.len()).sum(),
+        recordings: world
+            .scenarios
+            .get(crate::scenarios::REPLAY)
+            .map_or(0, |s| s.rules.len()),
     })
 }

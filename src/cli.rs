@@ -85,6 +85,9 @@ enum Command {
 struct CheckArgs {
     #[command(flatten)]
     sources: SourceArgs,
+    /// Also check a folder of recordings (what `serve --replay DIR` would load).
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
 }
@@ -529,7 +532,11 @@ fn serve(args: ServeArgs) -> ExitCode {
 
 fn check(args: CheckArgs) -> ExitCode {
     let started = std::time::Instant::now();
-    let result = app::check(&args.sources.into());
+    let sources = Sources {
+        replay: args.replay,
+        ..args.sources.into()
+    };
+    let result = app::check(&sources);
     let seconds = started.elapsed().as_secs_f64();
     let failure = result.as_ref().err().map(|e| e.to_string());
     match (args.format, &result) {
@@ -541,8 +548,17 @@ fn check(args: CheckArgs) -> ExitCode {
                 .collect::<Vec<_>>()
                 .join(" and ");
             println!(
-                "ok: {specs} ({} operations) and {} eval groups ({} step results) are valid",
-                report.operations, report.groups, report.step_results
+                "ok: {specs} ({} operations), {} eval groups ({} step results) and {} scenarios ({} rules{}) are valid",
+                report.operations,
+                report.groups,
+                report.step_results,
+                report.scenarios,
+                report.rules,
+                if report.recordings > 0 {
+                    format!(", {} of them replayed recordings", report.recordings)
+                } else {
+                    String::new()
+                }
             );
         }
         (ReportFormat::Human, Err(e)) => eprintln!("error: {e}"),
@@ -554,6 +570,9 @@ fn check(args: CheckArgs) -> ExitCode {
                 "operations": report.operations,
                 "groups": report.groups,
                 "stepResults": report.step_results,
+                "scenarios": report.scenarios,
+                "rules": report.rules,
+                "recordings": report.recordings,
             })
         ),
         (ReportFormat::Json, Err(e)) => {
@@ -572,7 +591,7 @@ fn check(args: CheckArgs) -> ExitCode {
                 "evalmock check",
                 &[TestCase {
                     class: "evalmock.check".into(),
-                    name: "spec and fixtures load and validate".into(),
+                    name: "spec, fixtures, scenarios and recordings load and validate".into(),
                     seconds,
                     failures: failure.iter().cloned().collect(),
                 }]

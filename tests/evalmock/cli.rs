@@ -26,11 +26,13 @@ fn generate_copies_the_bundled_files_by_default() {
     assert!(stdout.contains("wrote 3 eval groups ("), "{stdout}");
     let files = |dir: &std::path::Path| {
         let mut files = vec![dir.join("tokens.json")];
-        files.extend(
-            std::fs::read_dir(dir.join("groups"))
-                .expect("groups")
-                .map(|e| e.expect("entry").path()),
-        );
+        for sub in ["groups", "scenarios"] {
+            files.extend(
+                std::fs::read_dir(dir.join(sub))
+                    .expect("a bundled folder")
+                    .map(|e| e.expect("entry").path()),
+            );
+        }
         files.sort();
         files
     };

@@ -654,3 +654,76 @@ fn an_unknown_scenario_at_start_is_refused_with_the_names() {
         "{error}"
     );
 }
+
+/// The scenario example of README.md, as a user copies it.
+fn readme_example() -> String {
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("README.md");
+    let start = readme
+        .find("# my-fixtures/scenarios/checkout.yaml")
+        .expect("README shows a scenario file");
+    let end = start + readme[start..].find("```").expect("the block ends");
+    readme[start..end].to_string()
+}
+
+#[tokio::test]
+async fn the_readme_scenario_example_passes_check_and_answers_as_described() {
+    let dir = fixtures_with_scenario("checkout", &readme_example());
+    let fixtures = dir.0.to_string_lossy().to_string();
+    let (code, stdout, stderr) = run_evalmock(&["check", "--fixtures", &fixtures]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("9 scenarios"), "{stdout}");
+    let app = TestApp::spawn_with(
+        Sources {
+            fixtures: Some(dir.0.clone()),
+            ..Sources::default()
+        },
+        EngineOptions {
+            scenario: Some("checkout".into()),
+            ..instant()
+        },
+    )
+    .await;
+    let compare = || app.post_json("/v1/eval/compare", json!({"evalGroupId": GROUP_1}));
+    assert_eq!([compare().await.status, compare().await.status], [500, 200]);
+    let entry = &app.journal("?limit=1").await[0];
+    assert_eq!(entry["delayMs"], 80, "the scenario's latency");
+}
+
+#[test]
+fn check_names_a_broken_scenario_and_counts_recordings() {
+    let broken = fixtures_with_scenario(
+        "broken",
+        "rules:\n  - match: {operation: getEvalGroup}\n    respond: {status: 402}\n",
+    );
+    let fixtures = broken.0.to_string_lossy().to_string();
+    let (code, _, stderr) = run_evalmock(&["check", "--fixtures", &fixtures]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains(
+            "scenarios/broken.yaml: rules[0].respond: getEvalGroup does not declare status 402"
+        ),
+        "{stderr}"
+    );
+    let recordings = TempDir::new("check-recordings");
+    std::fs::write(
+        recordings.0.join("0001-getEvalGroup-200.yaml"),
+        format!("rules:\n- match: {{method: GET, path: /v1/eval/group/{GROUP_1}}}\n  respond: {{status: 200, body: {{}}}}\n"),
+    )
+    .expect("write");
+    let replay = recordings.0.to_string_lossy().to_string();
+    let (code, stdout, stderr) = run_evalmock(&["check", "--replay", &replay, "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["recordings"], 1);
+    std::fs::write(recordings.0.join("0002-bad.yaml"), "rules:\n- matchh: {}\n").expect("write");
+    let (code, stdout, _) = run_evalmock(&["check", "--replay", &replay, "--format", "json"]);
+    assert_eq!(code, Some(1));
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert!(
+        report["error"]["file"]
+            .as_str()
+            .expect("file")
+            .ends_with("0002-bad.yaml"),
+        "{report}"
+    );
+}
