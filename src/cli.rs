@@ -17,12 +17,12 @@ use crate::contract::verify::{self, VerifyConfig};
 use crate::domain::evals::SubmitSettings;
 use crate::engine::{EngineOptions, ResponseValidation};
 use crate::fixtures::{self, synthetic};
-use crate::scenarios::Delay;
 use crate::recording::{
     self,
     proxy::ProxyConfig,
     writer::{Redaction, Writer},
 };
+use crate::scenarios::Delay;
 use crate::world::World;
 
 /// A mock and contract-test server driven by an OpenAPI document; serves the Runtype Evals
