@@ -771,8 +771,13 @@ impl Pipeline<'_> {
                 }
             }
             _ => {
-                let (reply, example) =
-                    respond::example_reply(&self.version.spec, op, status, preference);
+                let (reply, example) = respond::example_reply_with(
+                    &self.version.spec,
+                    op,
+                    status,
+                    preference,
+                    self.version.realism.as_ref(),
+                );
                 let source = match example {
                     Some(name) => Source::Example { name },
                     None => Source::Generated,

@@ -136,6 +136,8 @@ pub struct ApiVersion {
     pub(crate) evals: Evals,
     /// How credentials look: the domain's settings when it serves any operation.
     pub auth: AuthSettings,
+    /// What `dynamic=true` values learn from the domain (id prefixes, invariants), likewise.
+    pub realism: std::sync::Arc<dyn crate::respond::Realism>,
 }
 
 impl ApiVersion {
@@ -145,10 +147,12 @@ impl ApiVersion {
         bindings: Vec<Option<EvalOperation>>,
         evals: Evals,
     ) -> ApiVersion {
-        let auth = if bindings.iter().all(Option::is_none) {
-            AuthSettings::default()
+        let (auth, realism) = if bindings.iter().all(Option::is_none) {
+            let plain: std::sync::Arc<dyn crate::respond::Realism> =
+                std::sync::Arc::new(crate::respond::Plain);
+            (AuthSettings::default(), plain)
         } else {
-            evals::auth_settings()
+            (evals::auth_settings(), evals.realism())
         };
         let name = match spec.info_version() {
             "" => spec.origin.as_str().into(),
@@ -161,6 +165,7 @@ impl ApiVersion {
             bindings,
             evals,
             auth,
+            realism,
         }
     }
 

@@ -67,7 +67,7 @@ fn generate(spec: &Spec, schema: &Value, depth: usize, name: Option<&str>) -> Va
 
 /// Honours `not: {required: [a, b, ...]}` (fields that exclude each other): when the object
 /// holds all of them, the last one goes, so the value stays valid.
-fn drop_excluded(schema: &Map<String, Value>, object: &mut Map<String, Value>) {
+pub(super) fn drop_excluded(schema: &Map<String, Value>, object: &mut Map<String, Value>) {
     let Some(names) = schema
         .get("not")
         .and_then(|not| not.get("required"))
@@ -84,7 +84,17 @@ fn drop_excluded(schema: &Map<String, Value>, object: &mut Map<String, Value>) {
     }
 }
 
-fn primary_type(map: &Map<String, Value>) -> Option<&str> {
+/// The names an object schema lists as `required`.
+pub(super) fn required_names(map: &Map<String, Value>) -> Vec<&str> {
+    map.get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+pub(super) fn primary_type(map: &Map<String, Value>) -> Option<&str> {
     match map.get("type") {
         Some(Value::String(t)) => Some(t),
         Some(Value::Array(types)) => types
@@ -109,13 +119,7 @@ fn generate_typed(
             if depth >= MAX_DEPTH {
                 return Value::Object(object);
             }
-            let required: Vec<&str> = map
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let required = required_names(map);
             if let Some(properties) = map.get("properties").and_then(Value::as_object) {
                 for (key, sub) in properties {
                     if depth < FULL_DEPTH || required.contains(&key.as_str()) {

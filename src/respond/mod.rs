@@ -2,14 +2,17 @@
 //! operation's own error schema, and success bodies from examples or schema generation for
 //! operations that no domain handler serves.
 
+mod dynamic;
 mod generate;
+
+pub use dynamic::{DEFAULT_SEED, Plain, Realism, Rng};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ErrorDetail, MockError};
 use crate::scenarios::{Delay, FaultKind};
-use crate::spec::{MediaType, Operation, Spec};
+use crate::spec::{CompiledSchema, MediaType, Operation, Spec};
 use crate::validate::{self, Violation, ViolationCode, is_json_media};
 
 /// A response before it is validated and sent.
@@ -193,6 +196,19 @@ pub fn example_reply(
     status: u16,
     preference: &Preference,
 ) -> (Reply, Option<String>) {
+    example_reply_with(spec, operation, status, preference, &Plain)
+}
+
+/// [`example_reply`] with the domain's [`Realism`] for `dynamic=true` values: seeded by
+/// `preference.seed` (else [`DEFAULT_SEED`]), valid against the schema, and for a stream a
+/// handful of events valid against the media type's `itemSchema`.
+pub fn example_reply_with(
+    spec: &Spec,
+    operation: &Operation,
+    status: u16,
+    preference: &Preference,
+    realism: &dyn Realism,
+) -> (Reply, Option<String>) {
     let empty = Reply {
         status,
         content_type: None,
@@ -214,18 +230,95 @@ pub fn example_reply(
         (None, false) => media.examples.first(),
         (None, true) => None,
     };
-    let body = match (example, &media.schema) {
-        (Some(example), _) => example.value.clone(),
-        (None, Some(schema)) => generate::value_for(spec, spec.schema_value(schema)),
-        (None, None) => Value::Null,
+    let seed = preference.seed.unwrap_or(DEFAULT_SEED);
+    let body = match (example, &media.schema, &media.item_schema) {
+        (Some(example), _, _) => ReplyBody::Json(example.value.clone()),
+        (None, _, Some(item)) if preference.dynamic => {
+            ReplyBody::EventStream(dynamic_events(spec, item, seed, realism))
+        }
+        (None, Some(schema), _) if preference.dynamic => {
+            ReplyBody::Json(dynamic_body(spec, schema, seed, realism))
+        }
+        (None, Some(schema), _) => {
+            ReplyBody::Json(generate::value_for(spec, spec.schema_value(schema)))
+        }
+        (None, None, _) => ReplyBody::Json(Value::Null),
     };
     let reply = Reply {
         status,
         content_type: Some(concrete_media_type(&media.media_type)),
-        body: ReplyBody::Json(body),
+        body,
         mock_marker: None,
     };
     (reply, example.map(|e| e.name.clone()))
+}
+
+/// Tries before a seeded value gives way to the plain deterministic one. Unions whose
+/// variants overlap can yield a value matching two `oneOf` branches; another draw fixes that.
+const DYNAMIC_ATTEMPTS: u64 = 16;
+
+/// A seeded value valid against `schema`, fixed up by the domain: the first draw (from `seed`,
+/// then from seeds derived from it) that is valid once finished, or valid unfinished; the
+/// deterministic value when no draw is.
+fn dynamic_body(spec: &Spec, schema: &CompiledSchema, seed: u64, realism: &dyn Realism) -> Value {
+    let source = spec.schema_value(schema);
+    valid_draw(schema, seed, realism, |seed| {
+        dynamic::value(spec, source, seed, realism)
+    })
+    .unwrap_or_else(|| generate::value_for(spec, source))
+}
+
+/// A few seeded events of the stream's item schema, in the order the domain suggests, then
+/// finished as one run (kept unfinished if finishing broke an event).
+fn dynamic_events(
+    spec: &Spec,
+    item: &CompiledSchema,
+    seed: u64,
+    realism: &dyn Realism,
+) -> Vec<Value> {
+    let source = spec.schema_value(item);
+    let mut types: Vec<Option<&str>> = realism.event_types().into_iter().map(Some).collect();
+    if types.is_empty() {
+        types = vec![None; 4];
+    }
+    let events: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, event_type)| {
+            let seed = seed.wrapping_add((i as u64 + 1).wrapping_mul(0x9e37_79b9));
+            valid_draw(item, seed, realism, |seed| {
+                dynamic::event(spec, source, seed, realism, *event_type)
+            })
+            .unwrap_or_else(|| generate::value_for(spec, source))
+        })
+        .collect();
+    let mut finished = events.clone();
+    realism.finish_events(&mut finished);
+    if finished.iter().all(|event| item.is_valid(event)) {
+        finished
+    } else {
+        events
+    }
+}
+
+/// The first of up to [`DYNAMIC_ATTEMPTS`] draws that is valid (preferring it finished by the
+/// domain).
+fn valid_draw(
+    schema: &CompiledSchema,
+    seed: u64,
+    realism: &dyn Realism,
+    mut draw: impl FnMut(u64) -> Value,
+) -> Option<Value> {
+    (0..DYNAMIC_ATTEMPTS).find_map(|attempt| {
+        let value = draw(seed.wrapping_add(attempt.wrapping_mul(0x2545_f491_4f6c_dd1d)));
+        let mut finished = value.clone();
+        realism.finish(&mut finished);
+        if schema.is_valid(&finished) {
+            Some(finished)
+        } else {
+            schema.is_valid(&value).then_some(value)
+        }
+    })
 }
 
 /// What is wrong with a reply against the operation's declared response for its status.

@@ -527,3 +527,45 @@ pub fn run_evalmock(args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&output.stderr).to_string(),
     )
 }
+
+/// Splits an SSE body into its messages' `data` payloads, checking the framing on the way.
+pub fn parse_sse(text: &str) -> Vec<Value> {
+    assert!(
+        text.ends_with("\n\n"),
+        "the stream ends with a complete message"
+    );
+    text.split_terminator("\n\n")
+        .map(|message| {
+            let data = message
+                .strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("one data line per message: {message:?}"));
+            assert!(!data.contains('\n'), "one line of data per message");
+            serde_json::from_str(data).expect("each message is one JSON event")
+        })
+        .collect()
+}
+
+/// An insta redaction for a ULID-shaped id (`prefix_` + 26 lowercase Crockford characters),
+/// which is random now: checks the shape, then writes `prefix_[ulid]`.
+pub fn ulid_id(prefix: &'static str) -> insta::internals::Redaction {
+    insta::dynamic_redaction(move |value, path| {
+        let text = value.as_str().unwrap_or_default();
+        assert!(
+            is_typeid(text, prefix),
+            "{path} is a {prefix}_ ULID id: {text:?}"
+        );
+        format!("{prefix}_[ulid]")
+    })
+}
+
+/// Whether `text` is `prefix_` + 26 lowercase Crockford base32 characters (the API's ids).
+pub fn is_typeid(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|body| {
+            body.len() == 26
+                && body
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || (c.is_ascii_lowercase() && !"ilou".contains(c)))
+        })
+}

@@ -9,6 +9,7 @@ mod compare_record;
 mod consistency;
 mod coverage;
 mod drift;
+mod dynamic;
 mod faults;
 mod fixture_data;
 mod journal;

@@ -37,23 +37,6 @@ async fn stream_text(app: &TestApp, body: &Value) -> String {
     response.text().await.expect("body")
 }
 
-/// Splits an SSE body into its messages' `data` payloads, checking the framing on the way.
-fn parse_sse(text: &str) -> Vec<Value> {
-    assert!(
-        text.ends_with("\n\n"),
-        "the stream ends with a complete message"
-    );
-    text.split_terminator("\n\n")
-        .map(|message| {
-            let data = message
-                .strip_prefix("data: ")
-                .unwrap_or_else(|| panic!("one data line per message: {message:?}"));
-            assert!(!data.contains('\n'), "one line of data per message");
-            serde_json::from_str(data).expect("each message is one JSON event")
-        })
-        .collect()
-}
-
 fn flow_sse_event_schema() -> evalmock::spec::CompiledSchema {
     let spec = bundled_spec();
     operation(&spec, "/v1/eval/stream")

@@ -32,7 +32,10 @@ async fn the_four_vendor_request_shapes_are_accepted() {
         assert_eq!(reply.status, 200, "{name}: {}", reply.body);
         answers.push(json!({"example": name, "answer": reply.body}));
     }
-    insta::assert_json_snapshot!(answers);
+    // Ids are ULIDs from the clock now: their shape is checked, their value redacted.
+    insta::assert_json_snapshot!(answers, {
+        ".**.batchExecutionId" => ulid_id("evalbatch"), ".**.evalGroupId" => ulid_id("evalgrp")
+    });
 }
 
 #[tokio::test]
@@ -114,7 +117,8 @@ async fn a_submitted_eval_shows_up_in_every_operation() {
         4
     );
     insta::assert_json_snapshot!(group.body, {
-        ".**.createdAt" => "[time]", ".**.startedAt" => "[time]", ".**.completedAt" => "[time]"
+        ".**.createdAt" => "[time]", ".**.startedAt" => "[time]", ".**.completedAt" => "[time]",
+        ".**.batchExecutionId" => ulid_id("evalbatch"), ".**.evalGroupId" => ulid_id("evalgrp")
     });
 }
 
@@ -272,9 +276,9 @@ async fn the_quota_answers_402_until_reset() {
         .post_json("/v1/eval/submit", vendor_example("singleEval"))
         .await;
     assert_eq!(again.status, 200, "reset restores the quota");
-    assert_eq!(
+    assert_ne!(
         again.body["evalGroupId"], first.body["evalGroupId"],
-        "ids restart after a reset"
+        "ids never come back after a reset (a client may have cached them)"
     );
 }
 
@@ -310,4 +314,167 @@ async fn a_new_batch_is_queued_until_its_simulated_run_starts() {
         results.body.get("completedAt").is_none(),
         "completedAt is left out until the batch finishes"
     );
+}
+
+/// Milliseconds since the epoch of an API time, or a failure naming the field.
+fn ms(value: &Value, what: &str) -> i64 {
+    value
+        .as_str()
+        .and_then(evalmock::clock::parse_iso_ms)
+        .unwrap_or_else(|| panic!("{what} is an ISO time: {value}"))
+}
+
+/// What must hold of a batch summary at every poll, whatever its progress: `createdAt <=
+/// startedAt <= completedAt <= now`, counts bounded, `completedAt` null until completed.
+fn assert_batch_adds_up(batch: &Value, now: i64) -> (i64, i64, Option<i64>) {
+    let created = ms(&batch["createdAt"], "createdAt");
+    let started = ms(&batch["startedAt"], "startedAt");
+    assert!(created <= started && started <= now, "{batch} at {now}");
+    let (total, processed, failed) = (
+        batch["totalRecords"].as_i64().expect("totalRecords"),
+        batch["processedRecords"]
+            .as_i64()
+            .expect("processedRecords"),
+        batch["failedRecords"].as_i64().expect("failedRecords"),
+    );
+    assert!(failed <= processed && processed <= total, "{batch}");
+    let completed = match batch["status"].as_str() {
+        Some("completed") => {
+            let completed = ms(&batch["completedAt"], "completedAt");
+            assert!(started <= completed && completed <= now, "{batch} at {now}");
+            assert_eq!(processed, total, "{batch}");
+            Some(completed)
+        }
+        Some("queued" | "processing") => {
+            assert!(batch["completedAt"].is_null(), "not finished: {batch}");
+            None
+        }
+        other => panic!("unexpected status {other:?}"),
+    };
+    (created, started, completed)
+}
+
+#[tokio::test]
+async fn a_submitted_eval_compressed_into_the_run_time_never_stamps_the_future() {
+    let run_ms = 1_000;
+    let options = EngineOptions {
+        submit: SubmitSettings {
+            quota: None,
+            run_time: Duration::from_millis(run_ms),
+        },
+        ..instant()
+    };
+    let app = TestApp::spawn_with(Sources::default(), options).await;
+    let submitted = app
+        .post_json("/v1/eval/submit", vendor_example("multiModelEval"))
+        .await;
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    let group_id = submitted.body["evalGroupId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let batch_id = submitted.body["submissions"][0]["batchExecutionId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let mut unfinished_polls = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let group = app.get(&format!("/v1/eval/group/{group_id}")).await;
+        let results = app.get(&format!("/v1/eval/{batch_id}/results")).await;
+        // Taken after both answers: nothing in them may be later than this.
+        let now = evalmock::clock::now_ms();
+        assert_eq!((group.status, results.status), (200, 200));
+        let batches = group.body["batches"].as_array().expect("batches");
+        let mut done = true;
+        for batch in batches {
+            let (created, _, completed) = assert_batch_adds_up(batch, now);
+            if let Some(completed) = completed {
+                assert_eq!(
+                    completed - created,
+                    run_ms as i64,
+                    "the run takes --eval-run-ms"
+                );
+            }
+            done &= completed.is_some();
+        }
+        // Every step ran between the batch's start and its end (or now, while it runs).
+        let started = ms(&results.body["startedAt"], "startedAt");
+        let end = results
+            .body
+            .get("completedAt")
+            .map_or(now, |c| ms(c, "completedAt"));
+        for (record, steps) in results.body["resultsByRecord"].as_object().expect("map") {
+            for step in steps.as_array().expect("steps") {
+                let at = ms(&step["executedAt"], "executedAt");
+                assert!(
+                    started <= at && at <= end,
+                    "{record}: {step} in [{started}, {end}]"
+                );
+                for call in step["toolCalls"].as_array().into_iter().flatten() {
+                    let at = ms(&call["executedAt"], "tool call executedAt");
+                    assert!(started <= at && at <= end, "{record}: {call}");
+                }
+            }
+        }
+        if done {
+            break;
+        }
+        unfinished_polls += 1;
+        assert!(std::time::Instant::now() < deadline, "the run completes");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(unfinished_polls > 0, "the run was observed under way");
+}
+
+/// The evalGroupId and batch ids of one submit answer.
+fn submitted_ids(answer: &Value) -> Vec<String> {
+    let mut ids = vec![answer["evalGroupId"].as_str().expect("id").to_string()];
+    for entry in answer["submissions"].as_array().expect("submissions") {
+        ids.push(entry["batchExecutionId"].as_str().expect("id").to_string());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn ids_are_unique_across_restarts_and_resets_and_never_those_of_a_stream() {
+    let mut seen = std::collections::HashSet::new();
+    for _restart in 0..2 {
+        let app = TestApp::spawn().await;
+        for _reset in 0..2 {
+            let answer = app
+                .post_json("/v1/eval/submit", vendor_example("multiModelEval"))
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            for id in submitted_ids(&answer.body) {
+                let prefix = id.split('_').next().expect("prefix");
+                assert!(is_typeid(&id, prefix), "{id} is a prefixed lowercase ULID");
+                assert!(seen.insert(id.clone()), "{id} came back");
+            }
+            let reset = send(
+                app.request(Method::POST, "/__mock/reset")
+                    .header("evalmock-admin", "1"),
+            )
+            .await;
+            assert_eq!(reset.status, 204);
+        }
+    }
+    // A stream's seeded ids read as ULIDs of a time before any submission (ULIDs sort by
+    // time), so the two kinds cannot meet.
+    let app = TestApp::spawn().await;
+    let stream = app
+        .request(Method::POST, "/v1/eval/stream")
+        .header("Authorization", format!("Bearer {API_KEY}"))
+        .header("Content-Type", "application/json")
+        .body(json!({"flowId": FLOW_1, "evalConfigs": [{"evalName": "GPT-4o"}]}).to_string())
+        .send()
+        .await
+        .expect("stream");
+    let events = parse_sse(&stream.text().await.expect("body"));
+    let execution = events[0]["executionId"].as_str().expect("executionId");
+    let stream_time = &execution["exec_".len().."exec_".len() + 10];
+    for id in &seen {
+        let body = &id[id.find('_').expect("prefix") + 1..];
+        assert!(stream_time < &body[..10], "{execution} sorts before {id}");
+    }
 }

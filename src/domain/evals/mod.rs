@@ -14,6 +14,7 @@ mod batches;
 mod compare_record;
 mod metrics;
 pub mod models;
+mod realism;
 mod results;
 mod stream;
 mod submit;
@@ -159,6 +160,14 @@ impl Evals {
                 ),
             })
             .collect())
+    }
+
+    /// What `Prefer: dynamic=true` values of this version learn from the domain: ids with
+    /// Runtype's prefixes, invariants between fields, the stream's event sequence.
+    pub fn realism(&self) -> Arc<dyn crate::respond::Realism> {
+        Arc::new(realism::EvalsRealism {
+            vocabulary: self.vocabulary,
+        })
     }
 
     /// The events a stream sends when the service fails half way (after the events `sent`).

@@ -54,7 +54,8 @@ struct State {
     batch_index: HashMap<String, usize>,
     /// Submissions and streams charged against the quota.
     usage: usize,
-    /// Numbers the ids of everything created, so runs are reproducible after a reset.
+    /// Makes the ids of everything created: ULIDs from the clock, unique across resets and
+    /// restarts (a client that cached an id never sees it again for something else).
     ids: IdSource,
 }
 
@@ -140,12 +141,18 @@ impl Submissions {
         let mut state = self.lock();
         let ids = &mut state.ids;
         let group_id = ids.next("evalgrp");
+        // Read before `started` (below), so the wall-clock stamps never run ahead of the
+        // monotonic progress that decides what a client sees.
         let now = clock::now_ms();
+        let run_ms = self.settings.run_time.as_millis().min(i64::MAX as u128) as i64;
         let batches: Vec<Batch> = plan
             .configs
             .iter()
             .map(|(name, config)| {
-                simulate_batch(plan.template, &plan.records, name, config, now, ids)
+                let mut batch =
+                    simulate_batch(plan.template, &plan.records, name, config, now, ids);
+                fit_to_run(&mut batch, now, run_ms);
+                batch
             })
             .collect();
         let complete = EvalGroup {
@@ -228,8 +235,51 @@ impl Submissions {
     }
 }
 
+/// Places a batch simulated on its natural timeline onto the run a client observes, compressed
+/// into `run_ms` (`--eval-run-ms`): created at `start_ms`, started once the queued share of the
+/// run has passed, record `k` of `n` run within the `k`-th of `n` equal slots of the rest
+/// (ending exactly when [`progress_view`] first shows it), completed at `start_ms + run_ms`.
+/// Steps and tool calls keep their order and their relative spacing within their record's
+/// slot, so every stamp a client sees is in the past. `durationMs` and the tool calls'
+/// `executionTimeMs` stay the models' own latencies (what the price and speed table says).
+fn fit_to_run(batch: &mut Batch, start_ms: i64, run_ms: i64) {
+    let queued = run_ms as f64 * QUEUED_SHARE;
+    let slot = (run_ms as f64 - queued) / batch.results.len().max(1) as f64;
+    batch.created_at = clock::iso_ms(start_ms);
+    batch.started_at = clock::iso_ms(start_ms + queued.floor() as i64);
+    batch.completed_at = Some(clock::iso_ms(start_ms + run_ms));
+    for (k, result) in batch.results.iter_mut().enumerate() {
+        let slot_start = start_ms as f64 + queued + k as f64 * slot;
+        let natural = |at: &str| clock::parse_iso_ms(at).unwrap_or(start_ms);
+        let first = result
+            .step_results
+            .iter()
+            .map(|s| natural(&s.executed_at))
+            .min()
+            .unwrap_or(start_ms);
+        let last = result
+            .step_results
+            .iter()
+            .map(|s| natural(&s.executed_at) + s.duration_ms.unwrap_or(0))
+            .max()
+            .unwrap_or(first);
+        let span = (last - first).max(1) as f64;
+        let place = |at: &str| {
+            let share = ((natural(at) - first) as f64 / span).clamp(0.0, 1.0);
+            clock::iso_ms((slot_start + share * slot).floor() as i64)
+        };
+        for step in &mut result.step_results {
+            for call in &mut step.tool_calls {
+                call.executed_at = place(&call.executed_at);
+            }
+            step.executed_at = place(&step.executed_at);
+        }
+    }
+}
+
 /// Shows a complete batch as it stands at `progress` (0 = just submitted, 1 = done) of its
-/// run: queued first, then records finish one after another, then it is completed.
+/// run: queued first, then records finish one after another, then it is completed. A queued
+/// batch has not started: its `startedAt` (a required string) is its `createdAt` until then.
 fn progress_view(batch: &mut Batch, progress: f64) {
     let total = batch.results.len();
     let processed = if progress >= 1.0 {
@@ -243,6 +293,7 @@ fn progress_view(batch: &mut Batch, progress: f64) {
         batch.results.truncate(processed);
         batch.completed_at = None;
         batch.status = if progress < QUEUED_SHARE {
+            batch.started_at.clone_from(&batch.created_at);
             "queued"
         } else {
             "processing"
@@ -251,8 +302,11 @@ fn progress_view(batch: &mut Batch, progress: f64) {
     }
 }
 
-/// Makes TypeID-shaped ids (`<prefix>_` + 26 characters) that never collide with fixture ids
-/// (`01jv...`): numbered per prefix for submissions, derived from a seed for streams.
+/// Makes TypeID-shaped ids (`<prefix>_` + 26 lowercase Crockford characters, as the fixtures'
+/// `01jv...`). Submissions get ULIDs from the clock: their time is now and 80 bits are random,
+/// so ids never repeat across resets or restarts. Streams get ids derived from a seed (the
+/// same request streams the same ids): `01jy` + the seed in hex + a counter, which read as
+/// ULIDs of June 2025, before any submission the mock can make, so the two never collide.
 #[derive(Debug, Default)]
 pub(super) struct IdSource {
     seed: Option<u64>,
@@ -272,7 +326,7 @@ impl IdSource {
         let n = self.counters.entry(prefix).or_default();
         *n += 1;
         match self.seed {
-            None => format!("{prefix}_01jx{:022}", *n),
+            None => super::realism::typeid(prefix, ulid::Ulid::generate()),
             Some(seed) => format!("{prefix}_01jy{seed:016x}{:06}", *n),
         }
     }
@@ -820,17 +874,20 @@ mod tests {
     }
 
     #[test]
-    fn submission_ids_count_per_kind_and_stream_ids_follow_the_seed() {
+    fn submission_ids_are_ulids_of_now_and_stream_ids_follow_the_seed() {
         let mut ids = IdSource::default();
-        assert_eq!(ids.next("evalgrp"), "evalgrp_01jx0000000000000000000001");
-        assert_eq!(
-            ids.next("evalbatch"),
-            "evalbatch_01jx0000000000000000000001"
-        );
-        assert_eq!(
-            ids.next("evalbatch"),
-            "evalbatch_01jx0000000000000000000002"
-        );
+        let before = clock::now_ms() as u64;
+        let group = ids.next("evalgrp");
+        let body = group.strip_prefix("evalgrp_").expect("prefix");
+        assert_eq!(body, body.to_lowercase());
+        let ulid = ulid::Ulid::from_string(body).expect("a ULID");
+        assert!(ulid.timestamp_ms() >= before, "{group} is from the clock");
+        assert_ne!(ids.next("evalbatch"), ids.next("evalbatch"));
+        // Stream ids read as ULIDs of an earlier time than any submission: never the same id.
+        let stream = IdSource::from_seed(u64::MAX).next("evalbatch");
+        let stream_ulid = ulid::Ulid::from_string(stream.trim_start_matches("evalbatch_"))
+            .expect("stream ids are ULID-shaped");
+        assert!(stream_ulid.timestamp_ms() < ulid.timestamp_ms());
         let a = IdSource::from_seed(42).next("exec");
         assert_eq!(a, IdSource::from_seed(42).next("exec"));
         assert_ne!(a, IdSource::from_seed(43).next("exec"));
