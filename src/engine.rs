@@ -491,7 +491,22 @@ struct Reading<'r> {
     request: &'r MockRequest<'r>,
     path_params: &'r [(String, String)],
     preference: Preference,
-    body: Option<Value>,
+    /// Parsed only if a scenario rule or a simulated error looks at it: the usual path
+    /// parses the body once, in request validation.
+    body: std::cell::OnceCell<Option<Value>>,
+}
+
+impl Reading<'_> {
+    /// The body as JSON, when it is JSON.
+    fn body(&self) -> Option<&Value> {
+        self.body
+            .get_or_init(|| {
+                (!self.request.body.is_empty())
+                    .then(|| serde_json::from_slice::<Value>(self.request.body).ok())
+                    .flatten()
+            })
+            .as_ref()
+    }
 }
 
 impl Pipeline<'_> {
@@ -563,9 +578,7 @@ impl Pipeline<'_> {
         let reading = Reading {
             request,
             path_params,
-            body: (!request.body.is_empty())
-                .then(|| serde_json::from_slice::<Value>(request.body).ok())
-                .flatten(),
+            body: std::cell::OnceCell::new(),
             preference,
         };
         let scenario = self.scenario(request)?;
@@ -644,7 +657,7 @@ impl Pipeline<'_> {
             path_params: reading.path_params,
             query: reading.request.query,
             headers: reading.request.headers,
-            body: reading.body.as_ref(),
+            body: reading.body(),
         };
         let picked = self.runtime.scenarios.pick(scenario, &view);
         if picked.is_none() && self.options.replay_strict && scenario.name == scenarios::REPLAY {
@@ -805,7 +818,7 @@ impl Pipeline<'_> {
             Evals::simulated_error(
                 code,
                 binding,
-                reading.body.as_ref(),
+                reading.body(),
                 reading.path_params,
                 &self.runtime.submissions,
             )
@@ -815,7 +828,7 @@ impl Pipeline<'_> {
                 status: code,
                 detail,
             },
-            None => respond::simulated_error(op, code, reading.body.as_ref(), reading.path_params),
+            None => respond::simulated_error(op, code, reading.body(), reading.path_params),
         };
         self.api_error(op, &error, source)
     }

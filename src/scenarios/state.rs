@@ -3,7 +3,7 @@
 //! small lock, held only while a rule is picked (a few comparisons), never across a request.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::format::AfterSequence;
@@ -11,13 +11,14 @@ use super::{Answers, Delay, RequestView, Response, Rule, Scenario};
 
 #[derive(Debug)]
 pub struct ScenarioState {
+    /// Read by every request: lock-free, so a mock without a scenario pays one atomic load.
+    active: arc_swap::ArcSwapOption<String>,
     inner: Mutex<Inner>,
     seed: u64,
 }
 
 #[derive(Debug)]
 struct Inner {
-    active: Option<String>,
     /// (scenario, rule index) -> counts.
     counts: HashMap<(String, usize), Counts>,
     /// Scenario -> its current state (absent: its initial state).
@@ -45,8 +46,8 @@ pub struct Picked<'s> {
 impl ScenarioState {
     pub fn new(active: Option<String>, seed: u64) -> ScenarioState {
         ScenarioState {
+            active: arc_swap::ArcSwapOption::from_pointee(active),
             inner: Mutex::new(Inner {
-                active,
                 counts: HashMap::new(),
                 states: HashMap::new(),
                 random: fastrand::Rng::with_seed(seed),
@@ -62,8 +63,8 @@ impl ScenarioState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn active(&self) -> Option<String> {
-        self.lock().active.clone()
+    pub fn active(&self) -> Option<Arc<String>> {
+        self.active.load_full()
     }
 
     /// Makes `name` the active scenario (`None`: none) and starts it afresh.
@@ -71,7 +72,7 @@ impl ScenarioState {
         let mut inner = self.lock();
         inner.counts.clear();
         inner.states.clear();
-        inner.active = name;
+        self.active.store(name.map(Arc::new));
     }
 
     /// Call counts and states back to the start; the random source back to its seed (so a

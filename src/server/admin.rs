@@ -184,7 +184,7 @@ fn scenario_json(state: &AppState) -> Value {
     let active = runtime.scenarios.active();
     let current = active.as_deref().and_then(|name| world.scenarios.get(name));
     json!({
-        "active": active,
+        "active": active.as_deref(),
         "state": current.map(|s| runtime.scenarios.state_of(s)),
         "scenarios": world.scenarios.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
     })
