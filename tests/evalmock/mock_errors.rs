@@ -80,3 +80,47 @@ async fn a_browser_preflight_is_answered_and_errors_expose_the_marker_header() {
         Some("evalmock-error,evalmock-api-version")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_origins_given_on_the_command_line_are_the_only_ones_allowed() {
+    let mock = Binary::serve(
+        &[
+            "--cors-origin",
+            "http://localhost:5173",
+            "--cors-origin",
+            "https://app.example.com",
+        ],
+        &[],
+    );
+    let preflight = |origin: &'static str| {
+        http_client()
+            .request(reqwest::Method::OPTIONS, mock.url("/v1/eval/batches"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .send()
+    };
+    for allowed in ["http://localhost:5173", "https://app.example.com"] {
+        let reply = preflight(allowed).await.expect("answers");
+        assert_eq!(
+            reply
+                .headers()
+                .get("access-control-allow-origin")
+                .and_then(|v| v.to_str().ok()),
+            Some(allowed)
+        );
+        assert_eq!(
+            reply
+                .headers()
+                .get("access-control-max-age")
+                .and_then(|v| v.to_str().ok()),
+            Some("86400")
+        );
+    }
+    let other = preflight("http://evil.example").await.expect("answers");
+    assert!(
+        other.headers().get("access-control-allow-origin").is_none(),
+        "another origin is not allowed: {:?}",
+        other.headers()
+    );
+    mock.stop();
+}
