@@ -62,6 +62,7 @@ pub mod reload;
 pub mod respond;
 pub(crate) mod runtime;
 pub mod scenarios;
+pub mod seeded;
 pub mod server;
 pub mod spec;
 pub mod validate;

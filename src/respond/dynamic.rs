@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::generate::{drop_excluded, primary_type, required_names};
 use crate::clock;
+use crate::seeded::Seeded;
 use crate::spec::Spec;
 
 /// The seed of `dynamic=true` without `seed=N`: answers stay stable between requests.
@@ -57,45 +58,26 @@ pub struct Plain;
 
 impl Realism for Plain {}
 
-/// SplitMix64: a tiny, well-known generator written out here so that a seed gives the same
-/// values whatever the version of any random-number crate (seeded answers are a contract).
+/// The generator's draws: the mock's one seeded source ([`Seeded`]), plus times.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(Seeded);
+
+impl std::ops::Deref for Rng {
+    type Target = Seeded;
+    fn deref(&self) -> &Seeded {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Rng {
+    fn deref_mut(&mut self) -> &mut Seeded {
+        &mut self.0
+    }
+}
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
-    }
-
-    /// A whole number in `lo..=hi` (`lo` when the range is empty).
-    pub fn between(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        let span = (hi as i128 - lo as i128 + 1).min(u64::MAX as i128) as u64;
-        (lo as i128 + self.below(span) as i128) as i64
-    }
-
-    /// A fraction in `[0, 1)`.
-    pub fn fraction(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        items.get(self.below(items.len() as u64) as usize)
+        Rng(Seeded::new(seed))
     }
 
     /// A moment in the first half of 2026, in milliseconds since the epoch.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::format::AfterSequence;
 use super::{Answers, Delay, RequestView, Response, Rule, Scenario};
+use crate::seeded::Seeded;
 
 #[derive(Debug)]
 pub struct ScenarioState {
@@ -23,7 +24,7 @@ struct Inner {
     counts: HashMap<(String, usize), Counts>,
     /// Scenario -> its current state (absent: its initial state).
     states: HashMap<String, String>,
-    random: fastrand::Rng,
+    random: Seeded,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -50,7 +51,7 @@ impl ScenarioState {
             inner: Mutex::new(Inner {
                 counts: HashMap::new(),
                 states: HashMap::new(),
-                random: fastrand::Rng::with_seed(seed),
+                random: Seeded::new(seed),
             }),
             seed,
         }
@@ -81,7 +82,7 @@ impl ScenarioState {
         let mut inner = self.lock();
         inner.counts.clear();
         inner.states.clear();
-        inner.random = fastrand::Rng::with_seed(self.seed);
+        inner.random = Seeded::new(self.seed);
     }
 
     /// The current state of `scenario`.
@@ -95,7 +96,10 @@ impl ScenarioState {
 
     /// Draws one delay (a range is sampled from the seeded source).
     pub fn sample(&self, delay: Delay) -> Duration {
-        delay.sample(|low, high| self.lock().random.u64(low..=high))
+        delay.sample(|low, high| {
+            let drawn = self.lock().random.between(low as i64, high as i64);
+            drawn.max(0) as u64
+        })
     }
 
     /// The first rule of `scenario` that applies to `request`, counting the call for every
