@@ -11,18 +11,27 @@
 //!        World (arc-swap)         the current files; a reload swaps in a new one whole
 //!        API version              `evalmock-api-version` header, else the default
 //!        spec::Spec::route        (method, path) -> operation         | 404 / 405 problem+json
-//!        respond::Preference      Prefer: code= / example= / dynamic=  -> Source::Prefer
+//!        respond::Preference      Prefer: code= example= dynamic= delay= fault= -> Source::Prefer
+//!        scenarios                the active scenario's first matching rule -> Source::Scenario
+//!          (a 5xx/401 rule answers here, before the checks, as a failing server does)
 //!        auth::authenticate       the operation's security            | 401 (Source::Auth)
 //!        validate::validate_request params, content type, JSON body   | 400 (Source::Validation)
-//!        domain::evals            Runtype semantics over fixtures      -> Prepared | Remembered
+//!        the rule's literal, or domain::evals (Runtype over fixtures) -> Prepared | Remembered
 //!          or respond::example_reply  spec examples / generated values    | Domain
+//!          with the rule's status, merge patch and headers
 //!        response validation      unless the Source was validated before | 500 in strict mode
-//!   -> journal entry + one INFO log line, both made from the Outcome -> HTTP response
+//!   -> journal entry + one INFO log line, both made from the Outcome
+//!   -> server carries out the Outcome's Delivery (delay; fault: reset, empty reply, truncated,
+//!      dripped or cut stream, via server::connection) -> HTTP response
 //! ```
 //!
-//! Dependencies point downwards: `cli` -> `app` -> `server` -> `engine` -> (`domain`,
-//! `respond`, `auth`, `validate`, `journal`, `memo`) -> (`spec`, `fixtures`), with `clock` and
-//! `parallel` as leaf utilities.
+//! Beside the mock: [`recording`] (the validating proxy, the recorder and HAR importer that
+//! write scenario files, the drift report) and [`contract`] (`verify` against a provider,
+//! coverage, human/JSON/JUnit reports). Replay is the scenario engine loading recordings.
+//!
+//! Dependencies point downwards: `cli` -> `app` -> (`server`, `recording`, `contract`) ->
+//! `engine` -> (`domain`, `scenarios`, `respond`, `auth`, `validate`, `journal`, `memo`) ->
+//! (`spec`, `fixtures`), with `clock`, `seeded` and `parallel` as leaf utilities.
 //!
 //! State comes in two kinds:
 //! - the [`world::World`] is everything loaded from files and prepared once: one spec per API
@@ -31,7 +40,8 @@
 //!   it in, and a broken edit keeps the old one serving;
 //! - the [`runtime::Runtime`] is what changes while serving and survives reloads: submitted
 //!   evals and the quota, the [`memo`] of answers remembered by their inputs, the [`journal`],
-//!   the count of open streams, the last reload's result. Each sits behind a small type whose
+//!   the active scenario with its call counts and state, the count of open streams, the last
+//!   reload's result. Each sits behind a small type whose
 //!   methods hide its lock.
 //!
 //! The engine's [`engine::Outcome`] says what was decided and why (operation, API version,
