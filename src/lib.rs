@@ -75,5 +75,6 @@ pub mod scenarios;
 pub mod seeded;
 pub mod server;
 pub mod spec;
+pub mod sse;
 pub mod validate;
 pub mod world;

@@ -232,10 +232,16 @@ pub fn example_reply_with(
     };
     let seed = preference.seed.unwrap_or(DEFAULT_SEED);
     let body = match (example, &media.schema, &media.item_schema) {
+        // An event stream's example is its events' payloads (a 3.2 `serializedValue` is read
+        // that way); one value is one event.
+        (Some(example), _, Some(_)) => ReplyBody::EventStream(match &example.value {
+            Value::Array(events) => events.clone(),
+            one => vec![one.clone()],
+        }),
         (Some(example), _, _) => ReplyBody::Json(example.value.clone()),
-        (None, _, Some(item)) if preference.dynamic => {
-            ReplyBody::EventStream(dynamic_events(spec, item, seed, realism))
-        }
+        // A stream is sent as events, never as one JSON value (generated with the default
+        // seed unless `dynamic=true, seed=N` asks for others).
+        (None, _, Some(item)) => ReplyBody::EventStream(dynamic_events(spec, item, seed, realism)),
         (None, Some(schema), _) if preference.dynamic => {
             ReplyBody::Json(dynamic_body(spec, schema, seed, realism))
         }

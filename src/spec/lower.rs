@@ -479,7 +479,7 @@ impl Lowering<'_> {
                 schema: compile("schema")?,
                 item_schema,
                 item_envelope,
-                examples: self.examples(media),
+                examples: self.examples(media, media_type),
             });
         }
         Ok(media_types)
@@ -505,8 +505,10 @@ impl Lowering<'_> {
         Some(format!("{pointer}/properties/data/contentSchema"))
     }
 
-    /// Named examples (`examples`), plus a single `example` under the name `default`.
-    fn examples(&self, media: &Value) -> Vec<NamedExample> {
+    /// Named examples (`examples`), plus a single `example` under the name `default`. An
+    /// OpenAPI 3.2 `serializedValue` is read too: for an event stream, as the list of its
+    /// events' payloads (what the engine sends as events); otherwise as JSON, else as text.
+    fn examples(&self, media: &Value, media_type: &str) -> Vec<NamedExample> {
         let mut examples: Vec<NamedExample> = media
             .get("examples")
             .and_then(Value::as_object)
@@ -514,9 +516,24 @@ impl Lowering<'_> {
             .flatten()
             .filter_map(|(name, example)| {
                 let example = crate::spec::normalize::resolve_refs(self.document, example);
-                example.get("value").map(|value| NamedExample {
+                let value = match (example.get("value"), example.get("serializedValue")) {
+                    (Some(value), _) => value.clone(),
+                    (None, Some(Value::String(text))) if media_type.contains("event-stream") => {
+                        Value::Array(
+                            crate::sse::parse_events(text.as_bytes())
+                                .iter()
+                                .map(crate::sse::SseEvent::data_json)
+                                .collect(),
+                        )
+                    }
+                    (None, Some(Value::String(text))) => {
+                        serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+                    }
+                    _ => return None,
+                };
+                Some(NamedExample {
                     name: name.clone(),
-                    value: value.clone(),
+                    value,
                 })
             })
             .collect();

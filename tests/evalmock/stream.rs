@@ -279,3 +279,42 @@ async fn an_event_that_breaks_the_spec_is_caught_whichever_form_the_stream_schem
         );
     }
 }
+
+#[tokio::test]
+async fn a_named_stream_example_is_sent_as_its_events_in_both_versions() {
+    let app = TestApp::spawn().await;
+    for version in ["2026-06", "2026-09"] {
+        let response = app
+            .request(Method::POST, "/v1/eval/stream")
+            .header("Authorization", format!("Bearer {API_KEY}"))
+            .header("evalmock-api-version", version)
+            .header("Prefer", "example=oneConfig")
+            .json(&request_example("/v1/eval/stream", "oneConfig"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "{version}");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+        let text = response.text().await.expect("body");
+        let events = parse_sse(&text);
+        // The spec's `serializedValue` holds the first 20 events of the oneConfig stream.
+        assert_eq!(events.len(), 20, "{version}: {text}");
+        assert!(events.iter().all(|e| e["type"].is_string()), "{version}");
+        let entry = &app.journal("?limit=1").await[0];
+        assert_eq!(
+            entry["source"],
+            json!({"kind": "example", "detail": "oneConfig"})
+        );
+        assert_eq!(
+            entry["violations"],
+            json!([]),
+            "{version}: validated, valid"
+        );
+    }
+}
