@@ -14,6 +14,7 @@ mod faults;
 mod fixture_data;
 mod journal;
 mod logging;
+mod memory;
 mod mock_errors;
 mod operations;
 mod prefer;
