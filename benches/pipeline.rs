@@ -211,7 +211,33 @@ fn load(c: &mut Criterion) {
     group.bench_function("embedded_spec_only", |b| {
         b.iter(|| Spec::load(black_box(BUNDLED_SPEC), BUNDLED_SPEC_NAME))
     });
+    // Load time must grow linearly with operations (route building was quadratic): compare
+    // the two sizes; the larger should take about four times as long, not sixteen.
+    for operations in [2_500, 10_000] {
+        let document = many_operations(operations);
+        group.bench_function(format!("spec_with_{operations}_operations"), |b| {
+            b.iter(|| Spec::load(black_box(&document), "generated"))
+        });
+    }
     group.finish();
+}
+
+/// A document of `n` operations, each its own path with a parameter and a small answer.
+fn many_operations(n: usize) -> String {
+    let mut paths = serde_json::Map::new();
+    for i in 0..n {
+        paths.insert(
+            format!("/r{i}/items/{{id}}"),
+            serde_json::json!({"get": {
+                "operationId": format!("op{i}"),
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {"id": {"type": "string"}}}}}}}
+            }}),
+        );
+    }
+    serde_json::json!({"openapi": "3.1.0", "info": {"title": "many", "version": "1"}, "paths": paths})
+        .to_string()
 }
 
 criterion_group!(benches, pipeline, load);
