@@ -49,9 +49,14 @@ While serving, the mock answers under /__mock/ (see specs/admin.yaml):
   DELETE /__mock/requests          empty the journal
   GET    /__mock/requests/stream   new journal entries and reload results, as server-sent events
   GET    /__mock/health            what is loaded, last reload result, counts
-  POST   /__mock/reset             forget submitted evals, restore the quota
+  POST   /__mock/reset             forget submitted evals, restore the quota, restart the scenario
   POST   /__mock/reload            load the spec and fixtures again now
-  GET    /__mock/spec              the served OpenAPI document (?format=yaml for YAML)";
+  GET    /__mock/spec              the served OpenAPI document (?format=yaml for YAML)
+  GET    /__mock/scenario          the active scenario and the loaded ones
+  PUT    /__mock/scenario          {\"name\": \"flaky\"} makes it active ({\"name\": null}: none)
+Per request: header `evalmock-scenario: NAME|none`; `Prefer: code=404, example=NAME,
+dynamic=true, seed=N, delay=300ms, fault=connection-reset|empty-reply|truncated-body|
+slow-body|stream-cut|stream-error`.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
