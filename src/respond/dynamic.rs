@@ -50,6 +50,11 @@ pub trait Realism: Send + Sync + std::fmt::Debug {
     }
     /// Makes a generated stream read as one run (one execution id, `seq` counting up).
     fn finish_events(&self, _events: &mut [Value]) {}
+    /// Whether a `number` property called `name` counts things (steps, tokens, a position)
+    /// and so reads as a whole number, though its schema allows fractions.
+    fn counts(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// No domain: generic values only.
@@ -223,6 +228,9 @@ impl Generator<'_> {
             "object" => self.object(map, depth, name),
             "array" => self.array(map, depth, name),
             "integer" => json!(self.integer(map)),
+            "number" if name.is_some_and(|n| self.realism.counts(n)) => {
+                json!(self.number(map).round() as i64)
+            }
             "number" => json!(self.number(map)),
             "boolean" => json!(self.rng.below(2) == 0),
             "null" => Value::Null,

@@ -72,6 +72,17 @@ impl Realism for EvalsRealism {
         }
     }
 
+    /// The API's counts are typed `number` in its documents (steps, tokens, positions,
+    /// durations in ms); they are whole numbers in its data.
+    fn counts(&self, name: &str) -> bool {
+        name == "index"
+            || name == "seq"
+            || ["Steps", "Tokens", "Records", "Count", "Calls", "Ms", "Time", "Evals"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix))
+            || matches!(name, "iterations" | "tokens" | "count" | "total" | "limit" | "offset")
+    }
+
     fn map_key(&self, name: &str, rng: &mut Rng) -> Option<String> {
         match name {
             "resultsByRecord" => Some(seeded_id("record", rng)),
