@@ -89,6 +89,16 @@ impl<'doc> SchemaCompiler<'doc> {
     }
 }
 
+/// Why the validator's regex engine refuses `pattern`, if it does (ECMA-262 syntax it does not
+/// support, such as a literal `{`), compiled exactly as a schema's `pattern` would be.
+pub fn pattern_error(pattern: &str) -> Option<String> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .build(&json!({ "pattern": pattern }))
+        .err()
+        .map(|e| e.to_string())
+}
+
 /// Percent-encodes what a URI fragment may not hold (`{`, `}`, spaces, `%`...).
 fn encode_fragment(pointer: &str) -> String {
     let mut out = String::with_capacity(pointer.len());
