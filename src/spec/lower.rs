@@ -305,6 +305,23 @@ impl Lowering<'_> {
             .push(SpecWarning::new(pointer, message));
     }
 
+    /// The schema at `pointer`, compiled; one the validator refuses is replaced by a schema
+    /// that accepts everything (with a warning), so the rest of the document is served.
+    fn compile(&self, pointer: &str) -> Result<CompiledSchema, SpecError> {
+        match self.compiler.compile(pointer) {
+            Ok(schema) => Ok(schema),
+            Err(error) => {
+                let why = match error {
+                    SpecError::Invalid { message, .. } | SpecError::Syntax { message, .. } => {
+                        message
+                    }
+                };
+                self.warn(pointer, format!("{why}; values here are not checked"));
+                self.compiler.accept_all(pointer)
+            }
+        }
+    }
+
     fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
         SpecError::Invalid {
             origin: self.origin.to_string(),
@@ -433,7 +450,7 @@ impl Lowering<'_> {
                         schema_types(crate::spec::normalize::resolve_refs(self.document, items))
                     })
                     .unwrap_or_default();
-                (Some(self.compiler.compile(&p)?), types, item_types)
+                (Some(self.compile(&p)?), types, item_types)
             }
             None => (None, Vec::new(), Vec::new()),
         };
@@ -520,18 +537,13 @@ impl Lowering<'_> {
             let media_pointer = format!("{pointer}/content/{}", escape_pointer_token(media_type));
             let compile = |key: &str| -> Result<Option<CompiledSchema>, SpecError> {
                 match media.get(key) {
-                    Some(_) => Ok(Some(
-                        self.compiler.compile(&format!("{media_pointer}/{key}"))?,
-                    )),
+                    Some(_) => Ok(Some(self.compile(&format!("{media_pointer}/{key}"))?)),
                     None => Ok(None),
                 }
             };
             let (item_schema, item_envelope) =
                 match self.event_payload_pointer(media, &media_pointer) {
-                    Some(payload) => (
-                        Some(self.compiler.compile(&payload)?),
-                        compile("itemSchema")?,
-                    ),
+                    Some(payload) => (Some(self.compile(&payload)?), compile("itemSchema")?),
                     None => (compile("itemSchema")?, None),
                 };
             media_types.push(MediaType {
@@ -640,7 +652,9 @@ impl Lowering<'_> {
         let field = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or_default();
         let name = name.to_string();
         match field("type") {
-            "http" if field("scheme").eq_ignore_ascii_case("basic") => Ok(Some(SecurityScheme::Basic { name })),
+            "http" if field("scheme").eq_ignore_ascii_case("basic") => {
+                Ok(Some(SecurityScheme::Basic { name }))
+            }
             "http" | "oauth2" | "openIdConnect" => Ok(Some(SecurityScheme::Bearer { name })),
             "mutualTLS" => {
                 self.warn(&format!("{scheme_pointer}/type"), format!("security scheme `{name}` is mutualTLS, which a mock cannot check; it is not checked"));
@@ -652,7 +666,8 @@ impl Lowering<'_> {
                     "query" => ParamLocation::Query,
                     "cookie" => ParamLocation::Cookie,
                     other => {
-                        return Err(self.invalid(&format!("{scheme_pointer}/in"), format!("an apiKey scheme must be in header, query or cookie, found {other:?}")));
+                        self.warn(&format!("{scheme_pointer}/in"), format!("an apiKey scheme must be in header, query or cookie, found {other:?}; it is not checked"));
+                        return Ok(None);
                     }
                 };
                 Ok(Some(SecurityScheme::ApiKey {
@@ -661,10 +676,10 @@ impl Lowering<'_> {
                     parameter: field("name").to_string(),
                 }))
             }
-            other => Err(self.invalid(
-                &format!("{scheme_pointer}/type"),
-                format!("security scheme type {other:?} is not supported (http, apiKey, oauth2, openIdConnect are)"),
-            )),
+            other => {
+                self.warn(&format!("{scheme_pointer}/type"), format!("security scheme type {other:?} is not supported (http, apiKey, oauth2, openIdConnect are); it is not checked"));
+                Ok(None)
+            }
         }
     }
 }

@@ -363,3 +363,44 @@ fn only_a_document_that_cannot_be_served_is_refused() {
         assert!(stderr.contains(expected), "{name}: {stderr}");
     }
 }
+
+#[test]
+fn serving_logs_each_warning_at_start_up_with_its_pointer() {
+    let spec = corpus_path("undefined-scheme.yaml");
+    let binary = Binary::serve(&["--spec", spec.to_str().expect("UTF-8 path")], &[]);
+    assert!(binary.signal("TERM"));
+    let (_, logs) = binary.wait(10);
+    let line = logs
+        .lines()
+        .find(|l| l.contains("/security/0/partnerToken"))
+        .unwrap_or_else(|| panic!("no warning logged:\n{logs}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("the reference is ignored"), "{line}");
+}
+
+#[test]
+fn an_unsupported_scheme_type_and_an_uncompilable_schema_are_warnings_not_refusals() {
+    let text = r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "components": {"securitySchemes": {"magic": {"type": "magicLink"}}},
+        "security": [{"magic": []}],
+        "paths": {"/a": {"get": {"responses": {"200": {"description": "ok",
+            "content": {"application/json": {"schema": {"type": "strnig"}}}}}}}}}"#;
+    let spec = Spec::load(text, "inline.json").expect("loads leniently");
+    let pointers: Vec<&str> = spec.warnings().iter().map(|w| w.pointer.as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/paths/~1a/get/responses/200/content/application~1json/schema",
+            "/components/securitySchemes/magic/type",
+        ],
+        "{:#?}",
+        spec.warnings()
+    );
+    assert!(
+        spec.operations()[0]
+            .security
+            .iter()
+            .all(|r| r.schemes.is_empty()),
+        "the unsupported scheme is not checked"
+    );
+}
