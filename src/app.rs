@@ -112,6 +112,8 @@ pub struct CheckReport {
     pub rules: usize,
     /// Rules of the replayed recordings (`--replay DIR`).
     pub recordings: usize,
+    /// What the specs serve in a degraded way: (spec origin, warning).
+    pub warnings: Vec<(String, crate::spec::SpecWarning)>,
 }
 
 /// Loads and validates spec and fixtures offline, exactly as `serve` would at start-up.
@@ -142,5 +144,9 @@ pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
             .scenarios
             .get(crate::scenarios::REPLAY)
             .map_or(0, |s| s.rules.len()),
+        warnings: world
+            .spec_warnings()
+            .map(|(origin, w)| (origin.to_string(), w.clone()))
+            .collect(),
     })
 }

@@ -95,6 +95,10 @@ struct CheckArgs {
     replay: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
+    /// Fail (exit 1) when a spec loads only with warnings (parts served in a degraded way),
+    /// for CI.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -543,7 +547,20 @@ fn check(args: CheckArgs) -> ExitCode {
     };
     let result = app::check(&sources);
     let seconds = started.elapsed().as_secs_f64();
-    let failure = result.as_ref().err().map(|e| e.to_string());
+    let warnings: Vec<String> = result
+        .iter()
+        .flat_map(|r| &r.warnings)
+        .map(|(origin, w)| format!("{origin} {w}"))
+        .collect();
+    let failure = match &result {
+        Err(e) => Some(e.to_string()),
+        Ok(_) if args.strict && !warnings.is_empty() => Some(format!(
+            "--strict: {} warning(s): {}",
+            warnings.len(),
+            warnings.join("; ")
+        )),
+        Ok(_) => None,
+    };
     match (args.format, &result) {
         (ReportFormat::Human, Ok(report)) => {
             let specs = report
@@ -565,12 +582,19 @@ fn check(args: CheckArgs) -> ExitCode {
                     String::new()
                 }
             );
+            for warning in &warnings {
+                println!("warning: {warning}");
+            }
+            if let Some(failure) = &failure {
+                eprintln!("error: {failure}");
+            }
         }
         (ReportFormat::Human, Err(e)) => eprintln!("error: {e}"),
         (ReportFormat::Json, Ok(report)) => println!(
             "{:#}",
             serde_json::json!({
-                "ok": true,
+                "ok": failure.is_none(),
+                "warnings": report.warnings.iter().map(|(origin, w)| serde_json::json!({"origin": origin, "pointer": w.pointer, "message": w.message})).collect::<Vec<_>>(),
                 "specs": report.specs.iter().map(|(origin, version)| serde_json::json!({"origin": origin, "version": version})).collect::<Vec<_>>(),
                 "operations": report.operations,
                 "groups": report.groups,

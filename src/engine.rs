@@ -363,6 +363,7 @@ impl Mock {
                 available: world.scenarios.names().join(", "),
             });
         }
+        world.log_spec_warnings();
         Ok(Mock::new(world, sources, options))
     }
 
@@ -400,6 +401,7 @@ impl Mock {
         // The report first: whoever sees the new World also sees the reload that made it.
         self.runtime.set_last_reload(report.clone());
         if let Ok(world) = loaded {
+            world.log_spec_warnings();
             self.world.store(Arc::new(world));
         }
         self.runtime
@@ -757,6 +759,16 @@ impl Pipeline<'_> {
             .code
             .or(rule.and_then(|r| r.status))
             .unwrap_or(success);
+        // An operation may declare no status to answer with (3.1 allows no `responses`): the
+        // mock says so itself rather than sending an undeclared status.
+        if op.response(status).is_none() {
+            return Err(MockError::UndeclaredStatus {
+                operation: op.display_name(),
+                status,
+                declared: op.declared_statuses(),
+                details: Vec::new(),
+            });
+        }
         let wants_example = preference.example.is_some() || preference.dynamic;
         let mut decision = match self.version.binding(index) {
             Some(binding) if status == success && !wants_example => {

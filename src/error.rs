@@ -295,10 +295,16 @@ impl MockError {
                 declared,
                 details,
             } => (
-                format!(
-                    "The API would answer {status} here, but {operation} declares only {}; evalmock will not send an undeclared status.",
-                    declared.join(", ")
-                ),
+                if declared.is_empty() {
+                    format!(
+                        "The API would answer {status} here, but {operation} declares no responses; evalmock will not send an undeclared status (add `responses` to the operation)."
+                    )
+                } else {
+                    format!(
+                        "The API would answer {status} here, but {operation} declares only {}; evalmock will not send an undeclared status.",
+                        declared.join(", ")
+                    )
+                },
                 Some((
                     "details",
                     Value::Array(details.iter().map(ErrorDetail::to_json).collect()),

@@ -314,6 +314,24 @@ impl World {
     pub fn versions(&self) -> &[ApiVersion] {
         &self.versions
     }
+
+    /// Every spec's warnings with the spec's origin: what is served in a degraded way.
+    pub fn spec_warnings(&self) -> impl Iterator<Item = (&str, &crate::spec::SpecWarning)> {
+        self.versions.iter().flat_map(|v| {
+            v.spec
+                .warnings()
+                .iter()
+                .map(move |w| (v.spec.origin.as_str(), w))
+        })
+    }
+
+    /// One WARN line per spec warning, so whoever starts (or reloads) the mock sees what it
+    /// does not honour as written.
+    pub fn log_spec_warnings(&self) {
+        for (origin, warning) in self.spec_warnings() {
+            tracing::warn!("{origin} {warning}");
+        }
+    }
 }
 
 fn read_spec(path: &Path) -> Result<String, LoadError> {

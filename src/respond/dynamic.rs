@@ -395,7 +395,7 @@ impl Generator<'_> {
 
 /// The inclusive range of a numeric schema (exclusive bounds, as numbers in JSON Schema
 /// 2019+ or as booleans in OpenAPI 3.0, are narrowed by one unit of the last decimal).
-fn bounds(map: &Map<String, Value>) -> (Option<f64>, Option<f64>) {
+pub(super) fn bounds(map: &Map<String, Value>) -> (Option<f64>, Option<f64>) {
     let step = if primary_type(map) == Some("integer") {
         1.0
     } else {

@@ -145,21 +145,16 @@ fn generate_typed(
                 .unwrap_or(Value::Null);
             Value::Array(vec![item; min])
         }
+        // Exclusive bounds narrowed as the dynamic generator does, so both honour them.
         Some("integer") => {
-            let min = map.get("minimum").and_then(Value::as_i64).unwrap_or(1);
-            let max = map
-                .get("maximum")
-                .and_then(Value::as_i64)
-                .unwrap_or(i64::MAX);
+            let (lo, hi) = super::dynamic::bounds(map);
+            let min = lo.map_or(1, |x| x.ceil() as i64);
+            let max = hi.map_or(i64::MAX, |x| x.floor() as i64);
             json!(min.max(1).min(max))
         }
         Some("number") => {
-            let min = map.get("minimum").and_then(Value::as_f64).unwrap_or(1.5);
-            let max = map
-                .get("maximum")
-                .and_then(Value::as_f64)
-                .unwrap_or(f64::MAX);
-            json!(min.max(1.5).min(max))
+            let (lo, hi) = super::dynamic::bounds(map);
+            json!(lo.unwrap_or(1.5).max(1.5).min(hi.unwrap_or(f64::MAX)))
         }
         Some("boolean") => json!(true),
         Some("null") => Value::Null,

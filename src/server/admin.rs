@@ -140,6 +140,7 @@ pub(super) async fn health(State(state): State<Arc<AppState>>) -> Response {
             "openapi": version.spec.version.to_string(),
             "operations": version.spec.operations().iter().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
             "handledByFixtures": version.bound_operations().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
+            "warnings": version.spec.warnings().iter().map(crate::spec::SpecWarning::to_json).collect::<Vec<_>>(),
         })
     };
     axum::Json(json!({

@@ -5,9 +5,10 @@
 use http::Method;
 use serde_json::{Map, Value};
 
-use super::SpecError;
+use super::normalize::escape_pointer_token as escape;
 use super::normalize::{escape_pointer_token, resolve_refs_at};
 use super::schema::{CompiledSchema, SchemaCompiler};
+use super::{OpenApiVersion, SpecError, SpecWarning};
 
 #[derive(Debug)]
 pub struct Operation {
@@ -49,13 +50,32 @@ impl Operation {
             .collect()
     }
 
-    /// The first declared 2xx status, the one a successful mock answer uses.
+    /// The status of the mock's usual answer, chosen as Prism does so mock users get what
+    /// they expect: the lowest declared 2xx, else the lowest 3xx, else `default` (sent as
+    /// 200), else the lowest declared status. A range (`2XX`) counts as its lowest code. An
+    /// operation that declares nothing gets 200, which it does not declare: the engine answers
+    /// that with its own marked problem.
     pub fn success_status(&self) -> u16 {
-        self.responses
-            .iter()
-            .find_map(|r| match r.status {
-                StatusKey::Exact(code) if (200..300).contains(&code) => Some(code),
-                _ => None,
+        let lowest_in = |class: u16| {
+            self.responses
+                .iter()
+                .filter_map(|r| r.status.lowest_code())
+                .filter(|code| code / 100 == class)
+                .min()
+        };
+        lowest_in(2)
+            .or_else(|| lowest_in(3))
+            .or_else(|| {
+                self.responses
+                    .iter()
+                    .any(|r| r.status == StatusKey::Default)
+                    .then_some(200)
+            })
+            .or_else(|| {
+                self.responses
+                    .iter()
+                    .filter_map(|r| r.status.lowest_code())
+                    .min()
             })
             .unwrap_or(200)
     }
@@ -67,6 +87,17 @@ pub enum StatusKey {
     /// `4XX` is `Range(4)`.
     Range(u8),
     Default,
+}
+
+impl StatusKey {
+    /// The lowest status code the key stands for (`4XX`: 400); `None` for `default`.
+    pub fn lowest_code(self) -> Option<u16> {
+        match self {
+            StatusKey::Exact(code) => Some(code),
+            StatusKey::Range(class) => Some(u16::from(class) * 100),
+            StatusKey::Default => None,
+        }
+    }
 }
 
 impl std::fmt::Display for StatusKey {
@@ -179,6 +210,9 @@ impl SecurityScheme {
 pub struct Lowered {
     pub title: String,
     pub operations: Vec<Operation>,
+    /// What was served in a degraded way (possibly repeated: a global requirement is lowered
+    /// once per operation).
+    pub warnings: Vec<SpecWarning>,
 }
 
 const METHODS: &[&str] = &[
@@ -189,17 +223,22 @@ struct Lowering<'a> {
     document: &'a Value,
     compiler: &'a SchemaCompiler<'a>,
     origin: &'a str,
+    version: OpenApiVersion,
+    warnings: std::cell::RefCell<Vec<SpecWarning>>,
 }
 
 pub fn lower(
     document: &Value,
     compiler: &SchemaCompiler<'_>,
     origin: &str,
+    version: OpenApiVersion,
 ) -> Result<Lowered, SpecError> {
     let cx = Lowering {
         document,
         compiler,
         origin,
+        version,
+        warnings: std::cell::RefCell::new(Vec::new()),
     };
     let title = document
         .pointer("/info/title")
@@ -252,10 +291,37 @@ pub fn lower(
             )?);
         }
     }
-    Ok(Lowered { title, operations })
+    Ok(Lowered {
+        title,
+        operations,
+        warnings: cx.warnings.into_inner(),
+    })
 }
 
 impl Lowering<'_> {
+    fn warn(&self, pointer: &str, message: impl Into<String>) {
+        self.warnings
+            .borrow_mut()
+            .push(SpecWarning::new(pointer, message));
+    }
+
+    /// The schema at `pointer`, compiled; one the validator refuses is replaced by a schema
+    /// that accepts everything (with a warning), so the rest of the document is served.
+    fn compile(&self, pointer: &str) -> Result<CompiledSchema, SpecError> {
+        match self.compiler.compile(pointer) {
+            Ok(schema) => Ok(schema),
+            Err(error) => {
+                let why = match error {
+                    SpecError::Invalid { message, .. } | SpecError::Syntax { message, .. } => {
+                        message
+                    }
+                };
+                self.warn(pointer, format!("{why}; values here are not checked"));
+                self.compiler.accept_all(pointer)
+            }
+        }
+    }
+
     fn invalid(&self, pointer: &str, message: impl Into<String>) -> SpecError {
         SpecError::Invalid {
             origin: self.origin.to_string(),
@@ -384,7 +450,7 @@ impl Lowering<'_> {
                         schema_types(crate::spec::normalize::resolve_refs(self.document, items))
                     })
                     .unwrap_or_default();
-                (Some(self.compiler.compile(&p)?), types, item_types)
+                (Some(self.compile(&p)?), types, item_types)
             }
             None => (None, Vec::new(), Vec::new()),
         };
@@ -419,8 +485,19 @@ impl Lowering<'_> {
         responses: Option<&Value>,
         pointer: &str,
     ) -> Result<Vec<Response>, SpecError> {
-        let Some(responses) = responses.and_then(Value::as_object) else {
-            return Err(self.invalid(pointer, "an operation needs a `responses` object"));
+        let responses = match responses {
+            // Optional since OpenAPI 3.1; a 3.0 document should have it, but lacking it does
+            // not stop the rest from being served.
+            None if self.version != OpenApiVersion::V3_0 => return Ok(Vec::new()),
+            None => {
+                self.warn(
+                    pointer,
+                    "an OpenAPI 3.0 operation needs `responses`; it declares none, so the mock answers it with its own marked problem",
+                );
+                return Ok(Vec::new());
+            }
+            Some(Value::Object(responses)) => responses,
+            Some(_) => return Err(self.invalid(pointer, "`responses` must be an object")),
         };
         let mut lowered = Vec::with_capacity(responses.len());
         for (key, response) in responses {
@@ -460,18 +537,13 @@ impl Lowering<'_> {
             let media_pointer = format!("{pointer}/content/{}", escape_pointer_token(media_type));
             let compile = |key: &str| -> Result<Option<CompiledSchema>, SpecError> {
                 match media.get(key) {
-                    Some(_) => Ok(Some(
-                        self.compiler.compile(&format!("{media_pointer}/{key}"))?,
-                    )),
+                    Some(_) => Ok(Some(self.compile(&format!("{media_pointer}/{key}"))?)),
                     None => Ok(None),
                 }
             };
             let (item_schema, item_envelope) =
                 match self.event_payload_pointer(media, &media_pointer) {
-                    Some(payload) => (
-                        Some(self.compiler.compile(&payload)?),
-                        compile("itemSchema")?,
-                    ),
+                    Some(payload) => (Some(self.compile(&payload)?), compile("itemSchema")?),
                     None => (compile("itemSchema")?, None),
                 };
             media_types.push(MediaType {
@@ -567,49 +639,64 @@ impl Lowering<'_> {
             };
             let mut schemes = Vec::with_capacity(requirement.len());
             for name in requirement.keys() {
-                schemes.push(self.security_scheme(
-                    name,
-                    &format!("{pointer}/{index}/{}", escape_pointer_token(name)),
-                )?);
+                let used_at = format!("{pointer}/{index}/{}", escape(name));
+                if let Some(scheme) = self.security_scheme(name, &used_at)? {
+                    schemes.push(scheme);
+                }
             }
             lowered.push(SecurityRequirement { schemes });
         }
         Ok(lowered)
     }
 
-    fn security_scheme(&self, name: &str, used_at: &str) -> Result<SecurityScheme, SpecError> {
-        let scheme_pointer = format!("/components/securitySchemes/{}", escape_pointer_token(name));
+    /// The scheme a requirement names; `None` (with a warning) for one that cannot be checked,
+    /// which is then left out of the requirement: a requirement left with no scheme lets
+    /// every request through.
+    fn security_scheme(
+        &self,
+        name: &str,
+        used_at: &str,
+    ) -> Result<Option<SecurityScheme>, SpecError> {
+        let scheme_pointer = format!("/components/securitySchemes/{}", escape(name));
         let Some(scheme) = self.document.pointer(&scheme_pointer) else {
-            return Err(self.invalid(
+            self.warn(
                 used_at,
-                format!("security scheme `{name}` is not defined in components.securitySchemes"),
-            ));
+                format!("security scheme `{name}` is not defined in components.securitySchemes; the reference is ignored"),
+            );
+            return Ok(None);
         };
         let (scheme, scheme_pointer) = resolve_refs_at(self.document, scheme, scheme_pointer);
         let field = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or_default();
         let name = name.to_string();
         match field("type") {
-            "http" if field("scheme").eq_ignore_ascii_case("basic") => Ok(SecurityScheme::Basic { name }),
-            "http" | "oauth2" | "openIdConnect" => Ok(SecurityScheme::Bearer { name }),
+            "http" if field("scheme").eq_ignore_ascii_case("basic") => {
+                Ok(Some(SecurityScheme::Basic { name }))
+            }
+            "http" | "oauth2" | "openIdConnect" => Ok(Some(SecurityScheme::Bearer { name })),
+            "mutualTLS" => {
+                self.warn(&format!("{scheme_pointer}/type"), format!("security scheme `{name}` is mutualTLS, which a mock cannot check; it is not checked"));
+                Ok(None)
+            }
             "apiKey" => {
                 let location = match field("in") {
                     "header" => ParamLocation::Header,
                     "query" => ParamLocation::Query,
                     "cookie" => ParamLocation::Cookie,
                     other => {
-                        return Err(self.invalid(&format!("{scheme_pointer}/in"), format!("an apiKey scheme must be in header, query or cookie, found {other:?}")));
+                        self.warn(&format!("{scheme_pointer}/in"), format!("an apiKey scheme must be in header, query or cookie, found {other:?}; it is not checked"));
+                        return Ok(None);
                     }
                 };
-                Ok(SecurityScheme::ApiKey {
+                Ok(Some(SecurityScheme::ApiKey {
                     name,
                     location,
                     parameter: field("name").to_string(),
-                })
+                }))
             }
-            other => Err(self.invalid(
-                &format!("{scheme_pointer}/type"),
-                format!("security scheme type {other:?} is not supported (http, apiKey, oauth2, openIdConnect are)"),
-            )),
+            other => {
+                self.warn(&format!("{scheme_pointer}/type"), format!("security scheme type {other:?} is not supported (http, apiKey, oauth2, openIdConnect are); it is not checked"));
+                Ok(None)
+            }
         }
     }
 }

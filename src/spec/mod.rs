@@ -40,6 +40,42 @@ pub enum SpecError {
     },
 }
 
+/// Something in a document that evalmock cannot honour as written, and serves anyway in a
+/// stated, degraded way (the message says how). Loading is lenient so that any document that
+/// can be served is; `evalmock check --strict` turns warnings into a failure for CI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SpecWarning {
+    /// JSON pointer of the place in the document.
+    pub pointer: String,
+    /// What is wrong and what evalmock does instead.
+    pub message: String,
+}
+
+impl SpecWarning {
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> SpecWarning {
+        SpecWarning {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `{pointer, message}`, as `/__mock/health` and `evalmock check --format json` list it.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({"pointer": self.pointer, "message": self.message})
+    }
+}
+
+impl std::fmt::Display for SpecWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = if self.pointer.is_empty() {
+            "(document)"
+        } else {
+            &self.pointer
+        };
+        write!(f, "at {at}: {}", self.message)
+    }
+}
+
 /// A loaded, immutable API description.
 #[derive(Debug)]
 pub struct Spec {
@@ -49,6 +85,8 @@ pub struct Spec {
     pub origin: String,
     operations: Vec<Operation>,
     router: router::Router,
+    /// What was degraded while loading, in document order, each once.
+    warnings: Vec<SpecWarning>,
     /// The normalised document, kept for `$ref` resolution when generating examples.
     document: Arc<Value>,
 }
@@ -70,11 +108,15 @@ impl Spec {
     /// Parses, checks and compiles a document. `origin` names it in error messages.
     pub fn load(text: &str, origin: &str) -> Result<Spec, SpecError> {
         let (raw, version) = document::parse(text, origin)?;
-        let document = Arc::new(normalize::normalize(raw, version, origin)?);
+        let mut warnings = Vec::new();
+        let document = Arc::new(normalize::normalize(raw, version, origin, &mut warnings)?);
         let lowered = {
             let compiler = schema::SchemaCompiler::new(&document, origin)?;
-            lower::lower(&document, &compiler, origin)?
+            lower::lower(&document, &compiler, origin, version)?
         };
+        warnings.extend(lowered.warnings);
+        let mut seen = std::collections::HashSet::new();
+        warnings.retain(|w| seen.insert(w.clone()));
         let router = router::Router::new(
             lowered
                 .operations
@@ -95,8 +137,14 @@ impl Spec {
             origin: origin.to_string(),
             operations: lowered.operations,
             router,
+            warnings,
             document,
         })
+    }
+
+    /// What was degraded while loading (empty for a document served exactly as written).
+    pub fn warnings(&self) -> &[SpecWarning] {
+        &self.warnings
     }
 
     pub fn operations(&self) -> &[Operation] {

@@ -4,21 +4,109 @@
 
 use serde_json::{Map, Value};
 
-use super::{OpenApiVersion, SpecError};
+use super::{OpenApiVersion, SpecError, SpecWarning};
 
 /// How many `$ref` hops a chain may take before it is called a cycle.
 const MAX_REF_HOPS: usize = 64;
 
+/// Checks references and rewrites the document into one dialect; what can be served only in
+/// a degraded way is changed here and reported in `warnings`.
 pub fn normalize(
     mut document: Value,
     version: OpenApiVersion,
     origin: &str,
+    warnings: &mut Vec<SpecWarning>,
 ) -> Result<Value, SpecError> {
     check_refs(&document, &document, &mut String::new(), origin)?;
     if version == OpenApiVersion::V3_0 {
         for_each_schema_root(&mut document, &mut rewrite_3_0_schema);
     }
+    degrade(&mut document, &mut String::new(), version, warnings);
     Ok(document)
+}
+
+/// One lenient pass over every object of the document (literal data excepted), after its
+/// children: a `pattern` (or `patternProperties` key) the regex engine refuses is dropped, so
+/// it is not enforced; in a 3.1/3.2 document, 3.0's boolean `exclusiveMinimum` /
+/// `exclusiveMaximum` and `nullable` are converted as for 3.0. Each change is a warning.
+fn degrade(
+    value: &mut Value,
+    pointer: &mut String,
+    version: OpenApiVersion,
+    warnings: &mut Vec<SpecWarning>,
+) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if LITERAL_KEYWORDS.contains(&key.as_str()) || key.starts_with("x-") {
+                    continue;
+                }
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&escape_pointer_token(key));
+                degrade(child, pointer, version, warnings);
+                pointer.truncate(len);
+            }
+            degrade_schema_node(map, pointer, version, warnings);
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter_mut().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{index}"));
+                degrade(child, pointer, version, warnings);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Keywords whose values are data, not document structure.
+const LITERAL_KEYWORDS: &[&str] = &["example", "examples", "default", "const", "enum"];
+
+fn degrade_schema_node(
+    map: &mut Map<String, Value>,
+    pointer: &str,
+    version: OpenApiVersion,
+    warnings: &mut Vec<SpecWarning>,
+) {
+    if let Some(Value::String(pattern)) = map.get("pattern")
+        && let Some(why) = super::schema::pattern_error(pattern)
+    {
+        warnings.push(SpecWarning::new(
+            format!("{pointer}/pattern"),
+            format!("the regex engine cannot compile this pattern ({why}); it is not enforced"),
+        ));
+        map.remove("pattern");
+    }
+    if let Some(Value::Object(patterns)) = map.get_mut("patternProperties") {
+        patterns.retain(|pattern, _| match super::schema::pattern_error(pattern) {
+            None => true,
+            Some(why) => {
+                warnings.push(SpecWarning::new(
+                    format!("{pointer}/patternProperties/{}", escape_pointer_token(pattern)),
+                    format!(
+                        "the regex engine cannot compile this pattern ({why}); its properties are not checked"
+                    ),
+                ));
+                false
+            }
+        });
+    }
+    if version == OpenApiVersion::V3_0 {
+        return;
+    }
+    for keyword in ["exclusiveMinimum", "exclusiveMaximum", "nullable"] {
+        if map.get(keyword).is_some_and(Value::is_boolean) {
+            warnings.push(SpecWarning::new(
+                format!("{pointer}/{keyword}"),
+                format!(
+                    "boolean `{keyword}` is OpenAPI 3.0 syntax, not JSON Schema 2020-12; converted as for a 3.0 document"
+                ),
+            ));
+        }
+    }
+    rewrite_3_0_keywords(map);
 }
 
 /// Escapes one reference token of a JSON pointer (RFC 6901).
@@ -286,6 +374,12 @@ fn rewrite_3_0_schema(schema: &mut Value) {
         }
         map.insert("prefixItems".into(), tuple);
     }
+    rewrite_3_0_keywords(map);
+}
+
+/// The 3.0 keywords of one schema node (not its subschemas) in 2020-12 terms: boolean
+/// exclusive bounds become numbers, `nullable: true` a `null` type.
+fn rewrite_3_0_keywords(map: &mut Map<String, Value>) {
     for (flag, bound) in [
         ("exclusiveMinimum", "minimum"),
         ("exclusiveMaximum", "maximum"),
@@ -297,8 +391,15 @@ fn rewrite_3_0_schema(schema: &mut Value) {
             }
         }
     }
-    if map.remove("nullable") == Some(Value::Bool(true)) {
-        make_nullable(map);
+    match map.get("nullable") {
+        Some(Value::Bool(true)) => {
+            map.remove("nullable");
+            make_nullable(map);
+        }
+        Some(Value::Bool(false)) => {
+            map.remove("nullable");
+        }
+        _ => {}
     }
 }
 
@@ -338,7 +439,7 @@ mod tests {
 
     fn normalized_3_0(schema: Value) -> Value {
         let doc = json!({"openapi": "3.0.3", "components": {"schemas": {"S": schema}}});
-        let doc = normalize(doc, OpenApiVersion::V3_0, "t").expect("normalizes");
+        let doc = normalize(doc, OpenApiVersion::V3_0, "t", &mut Vec::new()).expect("normalizes");
         doc["components"]["schemas"]["S"].clone()
     }
 
@@ -372,7 +473,8 @@ mod tests {
     fn a_dangling_ref_is_reported_at_its_pointer() {
         let doc = json!({"openapi": "3.1.0", "paths": {"/a": {"get": {"responses": {"200": {
             "description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Nope"}}}}}}}}});
-        let err = normalize(doc, OpenApiVersion::V3_1, "t.yaml").expect_err("must fail");
+        let err =
+            normalize(doc, OpenApiVersion::V3_1, "t.yaml", &mut Vec::new()).expect_err("must fail");
         assert_eq!(
             err.to_string(),
             "t.yaml at /paths/~1a/get/responses/200/content/application~1json/schema/$ref: \
@@ -384,7 +486,38 @@ mod tests {
     fn refs_inside_examples_are_data_and_not_checked() {
         let doc = json!({"openapi": "3.1.0", "components": {"schemas": {"S": {
             "type": "object", "example": {"$ref": "not-a-ref"}}}}});
-        assert!(normalize(doc, OpenApiVersion::V3_1, "t").is_ok());
+        assert!(normalize(doc, OpenApiVersion::V3_1, "t", &mut Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn a_3_0_keyword_in_a_3_1_document_is_converted_with_a_warning() {
+        let doc = json!({"openapi": "3.1.0", "components": {"schemas": {"N": {
+            "type": "integer", "minimum": 1, "exclusiveMinimum": true, "nullable": true}}}});
+        let mut warnings = Vec::new();
+        let doc = normalize(doc, OpenApiVersion::V3_1, "t", &mut warnings).expect("normalizes");
+        assert_eq!(
+            doc["components"]["schemas"]["N"],
+            json!({"type": ["integer", "null"], "exclusiveMinimum": 1})
+        );
+        let pointers: Vec<_> = warnings.iter().map(|w| w.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/components/schemas/N/exclusiveMinimum",
+                "/components/schemas/N/nullable"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pattern_the_regex_engine_refuses_is_dropped_with_a_warning() {
+        let doc = json!({"openapi": "3.1.0", "components": {"schemas": {"S": {
+            "type": "string", "pattern": "^[a-z]{2,$", "example": {"pattern": "("}}}}});
+        let mut warnings = Vec::new();
+        let doc = normalize(doc, OpenApiVersion::V3_1, "t", &mut warnings).expect("normalizes");
+        assert_eq!(doc["components"]["schemas"]["S"]["pattern"], Value::Null);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].pointer, "/components/schemas/S/pattern");
     }
 
     #[test]

@@ -72,21 +72,50 @@ impl<'doc> SchemaCompiler<'doc> {
     /// Compiles the schema at `pointer` (which must exist in the document).
     pub fn compile(&self, pointer: &str) -> Result<CompiledSchema, SpecError> {
         let wrapper = json!({ "$ref": format!("{DOCUMENT_URI}#{}", encode_fragment(pointer)) });
+        self.build(&wrapper, pointer, "invalid schema")
+    }
+
+    /// A schema that accepts every value, standing in (under `pointer`, for messages) for one
+    /// the validator cannot compile.
+    pub fn accept_all(&self, pointer: &str) -> Result<CompiledSchema, SpecError> {
+        self.build(
+            &Value::Bool(true),
+            pointer,
+            "cannot build a permissive schema",
+        )
+    }
+
+    fn build(
+        &self,
+        schema: &Value,
+        pointer: &str,
+        failure: &str,
+    ) -> Result<CompiledSchema, SpecError> {
         let validator = jsonschema::options()
             .with_draft(Draft::Draft202012)
             .with_registry(&self.registry)
             .should_validate_formats(true)
-            .build(&wrapper)
+            .build(schema)
             .map_err(|e| SpecError::Invalid {
                 origin: self.origin.clone(),
                 pointer: pointer.to_string(),
-                message: format!("invalid schema: {e}"),
+                message: format!("{failure}: {e}"),
             })?;
         Ok(CompiledSchema {
             pointer: pointer.to_string(),
             validator: Arc::new(validator),
         })
     }
+}
+
+/// Why the validator's regex engine refuses `pattern`, if it does (ECMA-262 syntax it does not
+/// support, such as a literal `{`), compiled exactly as a schema's `pattern` would be.
+pub fn pattern_error(pattern: &str) -> Option<String> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .build(&json!({ "pattern": pattern }))
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// Percent-encodes what a URI fragment may not hold (`{`, `}`, spaces, `%`...).

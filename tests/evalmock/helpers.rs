@@ -324,24 +324,28 @@ pub fn assert_admin_contract(method: &str, path: &str, reply: &Reply) {
         evalmock::spec::RouteMatch::Found { operation, .. } => spec.operation(operation),
         _ => panic!("{method} {path} is not in specs/admin.yaml"),
     };
-    let body = if reply.body.is_null() {
-        evalmock::respond::ReplyBody::Empty
-    } else {
-        evalmock::respond::ReplyBody::Json(reply.body.clone())
-    };
-    let answer = evalmock::respond::Reply {
-        status: reply.status,
-        content_type: reply.header("content-type").map(str::to_string),
-        body,
-        mock_marker: None,
-    };
-    let violations = evalmock::engine::response_violations(op, &answer);
+    let violations = evalmock::engine::response_violations(op, &engine_reply(reply));
     assert!(
         violations.is_empty(),
         "{method} {path} answered {} breaking specs/admin.yaml: {violations:#?}\n{}",
         reply.status,
         reply.body
     );
+}
+
+/// An answer received over HTTP as the engine's [`evalmock::respond::Reply`], so the engine's
+/// own response validation can judge it.
+pub fn engine_reply(reply: &Reply) -> evalmock::respond::Reply {
+    evalmock::respond::Reply {
+        status: reply.status,
+        content_type: reply.header("content-type").map(str::to_string),
+        body: if reply.body.is_null() {
+            evalmock::respond::ReplyBody::Empty
+        } else {
+            evalmock::respond::ReplyBody::Json(reply.body.clone())
+        },
+        mock_marker: None,
+    }
 }
 
 /// Copies a folder tree (fixtures into a scratch folder a test may edit).

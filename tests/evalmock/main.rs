@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod any_spec;
 mod auth;
 mod browser;
 mod cli;
