@@ -168,6 +168,11 @@ pub enum MockError {
     BodyTooLarge {
         limit: usize,
     },
+    /// The body did not arrive in time (`--request-timeout`): a client that promised more
+    /// bytes than it sent, or sends them too slowly, cannot hold a connection forever.
+    RequestTimeout {
+        after: std::time::Duration,
+    },
     /// The `evalmock-api-version` header names a version the mock does not serve.
     UnknownApiVersion {
         requested: String,
@@ -203,6 +208,7 @@ impl MockError {
                 _ => 400,
             },
             MockError::BodyTooLarge { .. } => 413,
+            MockError::RequestTimeout { .. } => 408,
             MockError::UnknownApiVersion { .. } => 400,
             MockError::UnknownExample { .. } | MockError::UnknownScenario { .. } => 400,
             MockError::NoRecording { .. } => 404,
@@ -218,6 +224,7 @@ impl MockError {
             MockError::UndeclaredPreferredStatus { .. } => "undeclared-prefer-code",
             MockError::UndeclaredStatus { .. } => "undeclared-status",
             MockError::BodyTooLarge { .. } => "body-too-large",
+            MockError::RequestTimeout { .. } => "request-timeout",
             MockError::UnknownApiVersion { .. } => "unknown-api-version",
             MockError::UnknownExample { .. } => "unknown-example",
             MockError::UnknownScenario { .. } => "unknown-scenario",
@@ -239,6 +246,7 @@ impl MockError {
                 "The operation does not declare the status this request leads to"
             }
             MockError::BodyTooLarge { .. } => "The request body is too large",
+            MockError::RequestTimeout { .. } => "The request body did not arrive in time",
             MockError::UnknownApiVersion { .. } => "The requested API version is not served",
             MockError::UnknownExample { .. } => "The preferred example does not exist",
             MockError::UnknownScenario { .. } => "The requested scenario is not loaded",
@@ -307,6 +315,12 @@ impl MockError {
             MockError::BodyTooLarge { limit } => (
                 format!(
                     "The request body exceeds the limit of {limit} bytes; raise --body-limit to accept it."
+                ),
+                None,
+            ),
+            MockError::RequestTimeout { after } => (
+                format!(
+                    "The request body was not complete after {after:?} (is Content-Length larger than the body?); raise --request-timeout for slow clients."
                 ),
                 None,
             ),

@@ -12,6 +12,7 @@ mod drift;
 mod dynamic;
 mod faults;
 mod fixture_data;
+mod hostile;
 mod journal;
 mod logging;
 mod mock_errors;
