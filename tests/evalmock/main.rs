@@ -12,6 +12,7 @@ mod drift;
 mod dynamic;
 mod faults;
 mod fixture_data;
+mod fixture_files;
 mod hostile;
 mod journal;
 mod logging;
