@@ -20,6 +20,21 @@ pub struct ErrorDetail {
     pub suggestion: Option<String>,
 }
 
+/// The most characters of a request value (an id, a path) an error message or a log line
+/// quotes: a 10 MB id echoed back whole costs the client and the log 10 MB (issue 11).
+pub const QUOTE_LIMIT: usize = 200;
+
+/// `text` cut to [`QUOTE_LIMIT`] characters with an ellipsis and the full length, so a message
+/// still says that the value was long. The one place error texts are shortened.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} bytes in all)", &text[..end], text.len()))
+        }
+    }
+}
+
 impl ErrorDetail {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         ErrorDetail {
@@ -44,9 +59,10 @@ impl ErrorDetail {
         let mut detail = serde_json::Map::new();
         detail.insert("code".into(), self.code.clone().into());
         if let Some(path) = &self.path {
-            detail.insert("path".into(), path.clone().into());
+            detail.insert("path".into(), clip(path).into());
         }
-        detail.insert("message".into(), self.message.clone().into());
+        // A message that quotes a huge request value (e.g. a 1 MB id) is clipped.
+        detail.insert("message".into(), clip(&self.message).into());
         if let Some(suggestion) = &self.suggestion {
             detail.insert("suggestion".into(), suggestion.clone().into());
         }
@@ -370,7 +386,7 @@ impl MockError {
                 )),
             ),
         };
-        problem["detail"] = detail.into();
+        problem["detail"] = clip(&detail).into();
         if let Some((key, value)) = extra {
             problem[key] = value;
         }

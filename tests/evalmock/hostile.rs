@@ -75,8 +75,14 @@ fn header_of(answer: &[u8], name: &str) -> Option<String> {
     })
 }
 
+/// `/__mock/health` answers on a new connection: a pooled one may have just been closed by
+/// the short header timeout (that race is the client's, not what is tested here).
 async fn health_answers(app: &TestApp) {
-    let reply = app.get("/__mock/health").await;
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a client");
+    let reply = send(fresh.get(format!("{}/__mock/health", app.base))).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -184,4 +190,180 @@ fn the_binary_applies_header_timeout_from_the_command_line() {
         "the binary closed the half head's connection, not a read timeout: {ended:?}"
     );
     server.stop();
+}
+
+/// How a bad-input case is answered: a status and the error code (the API's `details[0].code`
+/// or the mock's `evalmock-error`), as the README's "Bad input" section lists them.
+struct Case {
+    name: &'static str,
+    request: Vec<u8>,
+    status: u16,
+    code: &'static str,
+}
+
+/// A request with `Connection: close`, the key, `headers` and `body` (with its length).
+fn raw(method: &str, path: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: mock\r\nConnection: close\r\nAuthorization: Bearer {API_KEY}\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+fn json_post(body: &[u8]) -> Vec<u8> {
+    raw(
+        "POST",
+        "/v1/eval/compare-record",
+        "Content-Type: application/json\r\n",
+        body,
+    )
+}
+
+/// The error code of an answer: the mock's header, else the API's first detail code.
+fn code_of(answer: &[u8]) -> String {
+    if let Some(kind) = header_of(answer, "evalmock-error") {
+        return kind;
+    }
+    let text = String::from_utf8_lossy(answer);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    body["details"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn bad_inputs() -> Vec<Case> {
+    let group = |path: &str| raw("GET", &format!("/v1/eval/group/{path}"), "", b"");
+    vec![
+        Case {
+            name: "oversized body",
+            // Over --body-limit (64 KiB in tests).
+            request: json_post(&vec![b' '; 70 * 1024]),
+            status: 413,
+            code: "body-too-large",
+        },
+        Case {
+            name: "60k nested arrays",
+            request: json_post("[".repeat(60_000).as_bytes()),
+            status: 400,
+            code: "MALFORMED_JSON",
+        },
+        Case {
+            name: "invalid UTF-8 in a JSON string",
+            request: json_post(b"{\"evalGroupId\": \"\xff\xfe\"}"),
+            status: 400,
+            code: "MALFORMED_JSON",
+        },
+        Case {
+            name: "text/plain body",
+            request: raw(
+                "POST",
+                "/v1/eval/compare-record",
+                "Content-Type: text/plain\r\n",
+                b"{}",
+            ),
+            status: 400,
+            code: "UNSUPPORTED_CONTENT_TYPE",
+        },
+        Case {
+            name: "two Authorization headers",
+            request: raw(
+                "GET",
+                "/v1/eval/batches",
+                &format!("Authorization: Bearer {API_KEY}\r\n"),
+                b"",
+            ),
+            status: 401,
+            code: "MALFORMED_CREDENTIALS",
+        },
+        Case {
+            name: "encoded traversal",
+            request: group("..%2F..%2Fetc%2Fpasswd"),
+            status: 404,
+            code: "EVAL_GROUP_NOT_FOUND",
+        },
+        Case {
+            name: "encoded NUL",
+            request: group("abc%00def"),
+            status: 404,
+            code: "EVAL_GROUP_NOT_FOUND",
+        },
+        Case {
+            name: "overlong UTF-8",
+            request: group("%C0%AE%C0%AE%2F"),
+            status: 404,
+            code: "EVAL_GROUP_NOT_FOUND",
+        },
+        Case {
+            name: "invalid percent-encoding",
+            request: group("%zz"),
+            status: 404,
+            code: "EVAL_GROUP_NOT_FOUND",
+        },
+        Case {
+            name: "raw dot segments",
+            request: raw("GET", "/v1/eval/../../etc/passwd", "", b""),
+            status: 404,
+            code: "no-route",
+        },
+    ]
+}
+
+#[tokio::test]
+async fn each_bad_input_gets_its_documented_answer_and_the_next_request_succeeds() {
+    let app = TestApp::spawn().await;
+    for case in bad_inputs() {
+        let mut socket = sent(&app, &case.request).await;
+        let answer = read_until_closed(&mut socket).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert_eq!(
+            status_of(&answer),
+            Some(case.status),
+            "{}: {text}",
+            case.name
+        );
+        assert_eq!(code_of(&answer), case.code, "{}: {text}", case.name);
+        let next = app.get_as(API_KEY, "/v1/eval/batches").await;
+        assert_eq!(next.status, 200, "after {}: {}", case.name, next.body);
+    }
+}
+
+#[tokio::test]
+async fn a_huge_header_is_refused_and_the_next_request_succeeds() {
+    let app = TestApp::spawn().await;
+    let big = format!("X-Big: {}\r\n", "a".repeat(600 * 1024));
+    let mut socket = sent(&app, &raw("GET", "/v1/eval/batches", &big, b"")).await;
+    let answer = read_until_closed(&mut socket).await;
+    // 431, or a reset that discards it when the unread header bytes are dropped.
+    assert!(
+        status_of(&answer).is_none_or(|s| s == 431),
+        "{}",
+        String::from_utf8_lossy(&answer[..answer.len().min(300)])
+    );
+    let next = app.get_as(API_KEY, "/v1/eval/batches").await;
+    assert_eq!(next.status, 200, "{}", next.body);
+}
+
+#[test]
+fn a_one_megabyte_id_is_not_echoed_back_whole_nor_logged_whole() {
+    let server = Binary::serve(&["--no-watch"], &[]);
+    let id = "x".repeat(1024 * 1024);
+    let mut body = docs_compare_record_body();
+    body["evalGroupId"] = id.clone().into();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let reply = runtime.block_on(send(
+        http_client()
+            .post(server.url("/v1/eval/compare-record"))
+            .bearer_auth(API_KEY)
+            .json(&body),
+    ));
+    let text = reply.body.to_string();
+    assert!(reply.status >= 400, "{}", reply.status);
+    assert!(text.len() < 4096, "{} bytes: {}", text.len(), &text[..300]);
+    assert!(text.contains("…"), "the clipped id says so: {text}");
+    let logs = server.stop();
+    assert!(!logs.contains(&id), "the log holds the whole id");
 }
