@@ -86,7 +86,8 @@ pub async fn serve(
     let state = Arc::new(
         AppState::new(mock.clone(), config.body_limit, _watcher.is_some())
             .with_admin(config.admin.clone())
-            .with_cors_origins(config.cors_origins.clone()),
+            .with_cors_origins(config.cors_origins.clone())
+            .with_timeouts(config.timeouts),
     );
     if let Some(scenario) = mock.runtime().scenarios.active() {
         tracing::info!(

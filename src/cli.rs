@@ -311,6 +311,18 @@ struct ServeArgs {
     /// seconds, before the server stops anyway.
     #[arg(long, env = "EVALMOCK_SHUTDOWN_GRACE", default_value_t = 10)]
     shutdown_grace: u64,
+    /// How long a client may take to send a request head (`10s`, `500ms`); also how long a
+    /// kept-alive connection may wait idle for its next request. Then the connection closes.
+    #[arg(long, env = "EVALMOCK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    header_timeout: Duration,
+    /// How long a client may take to send a request body (e.g. a Content-Length larger than
+    /// what it sends); then 408 `request-timeout`.
+    #[arg(long, env = "EVALMOCK_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_timeout)]
+    request_timeout: Duration,
+    /// How long an answer may wait for a client that does not read it; then the connection
+    /// closes.
+    #[arg(long, env = "EVALMOCK_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+    idle_timeout: Duration,
     /// Require this token for the admin API (/__mock/*): header `evalmock-admin-token`, or
     /// open the page as /__mock/?admin_token=TOKEN. Needed to listen beyond loopback.
     #[arg(
@@ -371,6 +383,17 @@ struct ServeArgs {
 
 fn parse_delay(text: &str) -> Result<Delay, String> {
     Delay::parse(text)
+}
+
+/// A timeout with its unit (`10s`, `500ms`); zero would close every connection at once.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    if text.trim().ends_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!("{text:?} needs a unit: 10s or 500ms"));
+    }
+    match crate::scenarios::format::parse_duration(text)? {
+        zero if zero.is_zero() => Err("a timeout must be longer than 0".to_string()),
+        timeout => Ok(timeout),
+    }
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {
@@ -435,6 +458,11 @@ impl From<ServeArgs> for ServeConfig {
             body_limit: args.body_limit,
             watch: !args.no_watch,
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            timeouts: crate::server::Timeouts {
+                header: args.header_timeout,
+                request: args.request_timeout,
+                idle: args.idle_timeout,
+            },
             cors_origins: args.cors_origins,
             admin: match (args.no_admin, args.admin_token) {
                 (true, _) => crate::server::AdminAccess::Off,

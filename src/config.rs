@@ -49,6 +49,8 @@ pub struct ServeConfig {
     pub watch: bool,
     /// How long in-flight work may take to finish once shutdown starts.
     pub shutdown_grace: std::time::Duration,
+    /// How long a client may take to send a request or read an answer.
+    pub timeouts: crate::server::Timeouts,
     /// Who may use `/__mock/*`.
     pub admin: crate::server::AdminAccess,
     /// Browser origins allowed by CORS; empty: any.
@@ -65,6 +67,7 @@ impl Default for ServeConfig {
             body_limit: 2 * 1024 * 1024,
             watch: true,
             shutdown_grace: std::time::Duration::from_secs(10),
+            timeouts: crate::server::Timeouts::default(),
             admin: crate::server::AdminAccess::Open,
             cors_origins: Vec::new(),
         }

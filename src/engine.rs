@@ -303,12 +303,14 @@ impl Outcome {
         let status = self.response.status.as_u16();
         let ms = self.timings.total.as_secs_f64() * 1e3;
         let source = self.source.kind();
+        // A huge path (a 10 MB id) is not written to the log whole.
+        let path = crate::error::clip(request.path);
         if !self.response_violations.is_empty() {
             tracing::warn!(
                 target: "evalmock::request",
                 "{} {} {operation} -> {status} {source} {ms:.2}ms response breaks the spec: {}",
                 request.method,
-                request.path,
+                path,
                 codes_and_paths(&self.response_violations)
             );
         } else if self.error_codes.is_empty() {
@@ -316,14 +318,14 @@ impl Outcome {
                 target: "evalmock::request",
                 "{} {} {operation} -> {status} {source} {ms:.2}ms",
                 request.method,
-                request.path,
+                path,
             );
         } else {
             tracing::info!(
                 target: "evalmock::request",
                 "{} {} {operation} -> {status} {source} {ms:.2}ms [{}]",
                 request.method,
-                request.path,
+                path,
                 self.error_codes.join(", ")
             );
         }

@@ -20,6 +20,21 @@ pub struct ErrorDetail {
     pub suggestion: Option<String>,
 }
 
+/// The most characters of a request value (an id, a path) an error message or a log line
+/// quotes: a 10 MB id echoed back whole costs the client and the log 10 MB (issue 11).
+pub const QUOTE_LIMIT: usize = 200;
+
+/// `text` cut to [`QUOTE_LIMIT`] characters with an ellipsis and the full length, so a message
+/// still says that the value was long. The one place error texts are shortened.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} bytes in all)", &text[..end], text.len()))
+        }
+    }
+}
+
 impl ErrorDetail {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         ErrorDetail {
@@ -44,9 +59,10 @@ impl ErrorDetail {
         let mut detail = serde_json::Map::new();
         detail.insert("code".into(), self.code.clone().into());
         if let Some(path) = &self.path {
-            detail.insert("path".into(), path.clone().into());
+            detail.insert("path".into(), clip(path).into());
         }
-        detail.insert("message".into(), self.message.clone().into());
+        // A message that quotes a huge request value (e.g. a 1 MB id) is clipped.
+        detail.insert("message".into(), clip(&self.message).into());
         if let Some(suggestion) = &self.suggestion {
             detail.insert("suggestion".into(), suggestion.clone().into());
         }
@@ -168,6 +184,11 @@ pub enum MockError {
     BodyTooLarge {
         limit: usize,
     },
+    /// The body did not arrive in time (`--request-timeout`): a client that promised more
+    /// bytes than it sent, or sends them too slowly, cannot hold a connection forever.
+    RequestTimeout {
+        after: std::time::Duration,
+    },
     /// The `evalmock-api-version` header names a version the mock does not serve.
     UnknownApiVersion {
         requested: String,
@@ -203,6 +224,7 @@ impl MockError {
                 _ => 400,
             },
             MockError::BodyTooLarge { .. } => 413,
+            MockError::RequestTimeout { .. } => 408,
             MockError::UnknownApiVersion { .. } => 400,
             MockError::UnknownExample { .. } | MockError::UnknownScenario { .. } => 400,
             MockError::NoRecording { .. } => 404,
@@ -218,6 +240,7 @@ impl MockError {
             MockError::UndeclaredPreferredStatus { .. } => "undeclared-prefer-code",
             MockError::UndeclaredStatus { .. } => "undeclared-status",
             MockError::BodyTooLarge { .. } => "body-too-large",
+            MockError::RequestTimeout { .. } => "request-timeout",
             MockError::UnknownApiVersion { .. } => "unknown-api-version",
             MockError::UnknownExample { .. } => "unknown-example",
             MockError::UnknownScenario { .. } => "unknown-scenario",
@@ -239,6 +262,7 @@ impl MockError {
                 "The operation does not declare the status this request leads to"
             }
             MockError::BodyTooLarge { .. } => "The request body is too large",
+            MockError::RequestTimeout { .. } => "The request body did not arrive in time",
             MockError::UnknownApiVersion { .. } => "The requested API version is not served",
             MockError::UnknownExample { .. } => "The preferred example does not exist",
             MockError::UnknownScenario { .. } => "The requested scenario is not loaded",
@@ -316,6 +340,12 @@ impl MockError {
                 ),
                 None,
             ),
+            MockError::RequestTimeout { after } => (
+                format!(
+                    "The request body was not complete after {after:?} (is Content-Length larger than the body?); raise --request-timeout for slow clients."
+                ),
+                None,
+            ),
             MockError::UnknownApiVersion { requested, served } => (
                 format!(
                     "evalmock-api-version: {requested:?} is not served; send one of {} (or no header for the default).",
@@ -362,7 +392,7 @@ impl MockError {
                 )),
             ),
         };
-        problem["detail"] = detail.into();
+        problem["detail"] = clip(&detail).into();
         if let Some((key, value)) = extra {
             problem[key] = value;
         }

@@ -343,7 +343,9 @@ impl Delay {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// `120ms`, `2s`, or a bare number of milliseconds; also what `--header-timeout` and its
+/// siblings read (they require the unit).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.strip_suffix("ms") {
         Some(n) => (n, 1),

@@ -193,7 +193,19 @@ fn scenario_json(state: &AppState) -> Value {
 
 /// `PUT /__mock/scenario` with `{"name": "flaky"}` (or `null` / `"none"` for none): makes it
 /// the active scenario, started afresh (call counts and state from the start).
-pub(super) async fn set_scenario(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+pub(super) async fn set_scenario(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    // Read like the API's bodies: bounded in size and in time (`--request-timeout`).
+    let body = match super::read_body(body, state.body_limit, state.timeouts.request).await {
+        Ok(body) => body,
+        Err(error) => {
+            return problem(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                error.kind(),
+                "The scenario request cannot be read",
+                error.to_problem()["detail"].as_str().unwrap_or_default(),
+            );
+        }
+    };
     let names = state.mock.world().scenarios.names();
     let wanted = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) if object.contains_key("name") => match &object["name"] {

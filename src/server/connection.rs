@@ -4,6 +4,9 @@
 //! its [`Connection`] handle (reachable from the request as axum connect info) says so: the
 //! response head never reaches the socket, and hyper drops the connection, which closes the
 //! socket with a FIN (empty reply) or, with zero linger set, an RST (reset).
+//!
+//! The same wrapper bounds how long a write may wait for a client that does not read its
+//! answer (`--idle-timeout`): only the socket sees that, hyper has no timer for it.
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,10 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
+use std::future::Future;
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Sleep;
 
 const OPEN: u8 = 0;
 const CLOSE: u8 = 1;
@@ -34,6 +39,8 @@ impl axum::serve::Listener for Listener {
         let io = ControlledIo {
             stream,
             state: Arc::new(AtomicU8::new(OPEN)),
+            write_timeout: None,
+            stalled: None,
         };
         (io, addr)
     }
@@ -43,22 +50,20 @@ impl axum::serve::Listener for Listener {
     }
 }
 
-/// A TCP stream whose writes fail once its connection is marked broken.
+/// A TCP stream whose writes fail once its connection is marked broken, or once a write has
+/// waited longer than the write timeout for the client to read.
 #[derive(Debug)]
 pub struct ControlledIo {
     stream: TcpStream,
     state: Arc<AtomicU8>,
+    write_timeout: Option<Duration>,
+    /// Running while a write waits for the socket; reset by any progress.
+    stalled: Option<Pin<Box<Sleep>>>,
 }
 
 /// The handle a request holds to break its own connection.
 #[derive(Debug, Clone)]
 pub struct Connection(Arc<AtomicU8>);
-
-impl Connected<IncomingStream<'_, Listener>> for Connection {
-    fn connect_info(stream: IncomingStream<'_, Listener>) -> Self {
-        Connection(stream.io().state.clone())
-    }
-}
 
 impl Connection {
     /// Nothing more is written; the socket closes normally (the client sees an empty reply).
@@ -73,6 +78,44 @@ impl Connection {
 }
 
 impl ControlledIo {
+    /// The same stream, whose writes fail after waiting `timeout` for a client that does not
+    /// read.
+    pub fn with_write_timeout(mut self, timeout: Duration) -> ControlledIo {
+        self.write_timeout = Some(timeout);
+        self
+    }
+
+    /// The handle a request on this connection uses to break it.
+    pub fn handle(&self) -> Connection {
+        Connection(self.state.clone())
+    }
+
+    /// Turns a pending write into an error once it has waited longer than the write timeout;
+    /// progress (a ready write) stops the clock.
+    fn bounded<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let Some(timeout) = self.write_timeout else {
+            return poll;
+        };
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read its answer within --idle-timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
     /// `Some(error)` once the connection is broken: the write fails, and hyper drops it.
     fn broken(&self) -> Option<io::Error> {
         match self.state.load(Ordering::SeqCst) {
@@ -110,7 +153,8 @@ impl AsyncWrite for ControlledIo {
         if let Some(error) = self.broken() {
             return Poll::Ready(Err(error));
         }
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.bounded(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -121,7 +165,8 @@ impl AsyncWrite for ControlledIo {
         if let Some(error) = self.broken() {
             return Poll::Ready(Err(error));
         }
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.bounded(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -132,7 +177,8 @@ impl AsyncWrite for ControlledIo {
         if let Some(error) = self.broken() {
             return Poll::Ready(Err(error));
         }
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let poll = Pin::new(&mut self.stream).poll_flush(cx);
+        self.bounded(cx, poll)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -1,6 +1,10 @@
 //! The HTTP shell: the admin API and live page under `/__mock/` (see [`admin`]), everything
 //! else through the engine, plus CORS and a body limit. The only module that knows axum.
 //!
+//! Connections are served by a hand-written accept loop over hyper (not `axum::serve`, which
+//! has no timer and so no timeouts): see [`Timeouts`] for what a slow or silent client may
+//! hold, and for how long.
+//!
 //! Per request: read the body, let the engine decide, record the [`Outcome`] in the journal,
 //! write its one log line, send the response. Nothing here decides anything about the API.
 
@@ -41,6 +45,8 @@ pub struct AppState {
     pub admin: AdminAccess,
     /// Origins a browser may call the mock from (`--cors-origin`); empty: any origin.
     pub cors_origins: Vec<String>,
+    /// How long a client may take to send a request or read an answer.
+    pub timeouts: Timeouts,
     /// Becomes `true` when the server starts shutting down, so long-lived streams (the
     /// journal feed) end instead of holding the graceful shutdown open.
     closing: watch::Receiver<bool>,
@@ -56,8 +62,35 @@ impl AppState {
             watching,
             admin: AdminAccess::default(),
             cors_origins: Vec::new(),
+            timeouts: Timeouts::default(),
             closing,
             closing_tx,
+        }
+    }
+}
+
+/// How long a client may keep a connection busy without making progress. Without these, a
+/// client that sends half a request head, promises a longer body than it sends, or stops
+/// reading its answer held its connection (and a file descriptor) forever (issue 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From when the server waits for a request head until the whole head has arrived
+    /// (`--header-timeout`). hyper starts this clock as soon as a connection waits for its
+    /// next request, so it is also how long a kept-alive connection may sit idle.
+    pub header: Duration,
+    /// How long reading a request body may take (`--request-timeout`); then 408.
+    pub request: Duration,
+    /// How long a write may wait for a client that does not read its answer
+    /// (`--idle-timeout`); then the connection is closed.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
         }
     }
 }
@@ -79,6 +112,12 @@ impl AppState {
     /// The same state with another admin access rule.
     pub fn with_admin(mut self, admin: AdminAccess) -> AppState {
         self.admin = admin;
+        self
+    }
+
+    /// The same state with other connection timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> AppState {
+        self.timeouts = timeouts;
         self
     }
 
@@ -164,25 +203,82 @@ pub async fn serve_with_grace(
 ) -> std::io::Result<()> {
     let closing = state.closing_tx.clone();
     let mut closed = state.closing.clone();
-    let shutdown = async move {
-        shutdown.await;
-        let _ = closing.send(true);
-    };
-    let server = axum::serve(
+    let timeouts = state.timeouts;
+    let router = app(state);
+    let server = accept_loop(
         connection::Listener(listener),
-        app(state).into_make_service_with_connect_info::<Connection>(),
-    )
-    .with_graceful_shutdown(shutdown);
+        router,
+        timeouts,
+        async move {
+            shutdown.await;
+            let _ = closing.send(true);
+        },
+    );
     let deadline = async move {
         let _ = closed.wait_for(|closing| *closing).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server.into_future() => result,
+        result = server => result,
         _ = deadline => {
             tracing::warn!("in-flight requests did not finish within {grace:?}; stopping anyway");
             Ok(())
         }
+    }
+}
+
+/// Accepts connections until `shutdown` completes, serving each with hyper's HTTP/1 server
+/// (header-read timeout on a tokio timer, half-closed clients still answered), then waits for
+/// the open ones to finish their current request. Each request carries its [`Connection`]
+/// handle as axum connect info, so faults can break its socket.
+async fn accept_loop(
+    mut listener: connection::Listener,
+    router: Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::Listener as _;
+    use hyper::service::Service as _;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeouts.header)
+        // A client that shuts down its write side after a whole request still gets the answer.
+        .half_close(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (io, _addr) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let io = io.with_write_timeout(timeouts.idle);
+        let handle = io.handle();
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(handle.clone()));
+            service.call(request)
+        });
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away or times out ends its connection; nothing to report.
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The whole body, unless it is larger than `limit` or does not arrive within `timeout`.
+async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, MockError> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(MockError::BodyTooLarge { limit }),
+        Err(_) => Err(MockError::RequestTimeout { after: timeout }),
     }
 }
 
@@ -193,7 +289,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .get::<ConnectInfo<Connection>>()
         .map(|info| info.0.clone());
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, state.body_limit).await;
+    let body = read_body(body, state.body_limit, state.timeouts.request).await;
     let empty = Bytes::new();
     let request = MockRequest {
         method: &parts.method,
@@ -204,9 +300,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     };
     let outcome = match &body {
         Ok(_) => state.mock.handle(&request).await,
-        Err(_) => Outcome::mock_error(&MockError::BodyTooLarge {
-            limit: state.body_limit,
-        }),
+        Err(error) => Outcome::mock_error(error),
     };
     let runtime = state.mock.runtime();
     runtime

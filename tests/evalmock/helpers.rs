@@ -115,11 +115,34 @@ impl TestApp {
         .await
     }
 
+    /// The embedded mock with other connection timeouts (short ones, to see them act).
+    pub async fn spawn_with_timeouts(timeouts: evalmock::server::Timeouts) -> TestApp {
+        Self::start_with(
+            Sources::default(),
+            instant(),
+            false,
+            evalmock::server::AdminAccess::Open,
+            timeouts,
+        )
+        .await
+    }
+
     async fn start(
         sources: Sources,
         options: EngineOptions,
         watch: bool,
         admin: evalmock::server::AdminAccess,
+    ) -> TestApp {
+        let timeouts = evalmock::server::Timeouts::default();
+        Self::start_with(sources, options, watch, admin, timeouts).await
+    }
+
+    async fn start_with(
+        sources: Sources,
+        options: EngineOptions,
+        watch: bool,
+        admin: evalmock::server::AdminAccess,
+        timeouts: evalmock::server::Timeouts,
     ) -> TestApp {
         let mock =
             Arc::new(evalmock::app::load(&sources, options).expect("spec and fixtures load"));
@@ -131,7 +154,11 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (tx, rx) = oneshot::channel::<()>();
-        let state = Arc::new(AppState::new(mock, 64 * 1024, watch).with_admin(admin));
+        let state = Arc::new(
+            AppState::new(mock, 64 * 1024, watch)
+                .with_admin(admin)
+                .with_timeouts(timeouts),
+        );
         tokio::spawn(async move {
             server::serve(listener, state, async {
                 let _ = rx.await;

@@ -13,6 +13,8 @@ mod drift;
 mod dynamic;
 mod faults;
 mod fixture_data;
+mod fixture_files;
+mod hostile;
 mod journal;
 mod logging;
 mod memory;
