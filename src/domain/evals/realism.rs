@@ -77,10 +77,15 @@ impl Realism for EvalsRealism {
     fn counts(&self, name: &str) -> bool {
         name == "index"
             || name == "seq"
-            || ["Steps", "Tokens", "Records", "Count", "Calls", "Ms", "Time", "Evals"]
-                .iter()
-                .any(|suffix| name.ends_with(suffix))
-            || matches!(name, "iterations" | "tokens" | "count" | "total" | "limit" | "offset")
+            || [
+                "Steps", "Tokens", "Records", "Count", "Calls", "Ms", "Time", "Evals",
+            ]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+            || matches!(
+                name,
+                "iterations" | "tokens" | "count" | "total" | "limit" | "offset"
+            )
     }
 
     fn map_key(&self, name: &str, rng: &mut Rng) -> Option<String> {
