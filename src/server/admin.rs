@@ -193,9 +193,16 @@ fn scenario_json(state: &AppState) -> Value {
 
 /// `PUT /__mock/scenario` with `{"name": "flaky"}` (or `null` / `"none"` for none): makes it
 /// the active scenario, started afresh (call counts and state from the start).
-pub(super) async fn set_scenario(State(state): State<Arc<AppState>>, body: Body) -> Response {
+pub(super) async fn set_scenario(State(state): State<Arc<AppState>>, request: Request) -> Response {
     // Read like the API's bodies: bounded in size and in time (`--request-timeout`).
-    let body = match super::read_body(body, state.body_limit, state.timeouts.request).await {
+    let (parts, body) = request.into_parts();
+    let read = super::read_body(
+        &parts.headers,
+        body,
+        state.body_limit,
+        state.timeouts.request,
+    );
+    let body = match read.await {
         Ok(body) => body,
         Err(error) => {
             return problem(

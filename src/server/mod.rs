@@ -274,7 +274,21 @@ async fn accept_loop(
 }
 
 /// The whole body, unless it is larger than `limit` or does not arrive within `timeout`.
-async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, MockError> {
+/// The request body, at most `limit` bytes and within `timeout`. A `Content-Length` over the
+/// limit is refused at once (413), without waiting for bytes the mock would not keep anyway.
+async fn read_body(
+    headers: &axum::http::HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, MockError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(MockError::BodyTooLarge { limit });
+    }
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(MockError::BodyTooLarge { limit }),
@@ -289,7 +303,13 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .get::<ConnectInfo<Connection>>()
         .map(|info| info.0.clone());
     let (parts, body) = request.into_parts();
-    let body = read_body(body, state.body_limit, state.timeouts.request).await;
+    let body = read_body(
+        &parts.headers,
+        body,
+        state.body_limit,
+        state.timeouts.request,
+    )
+    .await;
     let empty = Bytes::new();
     let request = MockRequest {
         method: &parts.method,

@@ -128,6 +128,27 @@ async fn a_body_shorter_than_its_content_length_gets_408() {
 }
 
 #[tokio::test]
+async fn a_content_length_over_the_limit_gets_413_without_waiting_for_the_body() {
+    // The request timeout is long here: a 413 can only come from the declared length.
+    let app = TestApp::spawn_with_timeouts(Timeouts {
+        request: GENEROUS * 3,
+        ..short()
+    })
+    .await;
+    let head = format!(
+        "POST /v1/eval/compare-record HTTP/1.1\r\nHost: mock\r\nAuthorization: Bearer {API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n"
+    );
+    let mut socket = sent(&app, head.as_bytes()).await;
+    let answer = read_until_closed(&mut socket).await;
+    assert_status(&answer, 413);
+    assert_eq!(
+        header_of(&answer, "evalmock-error").as_deref(),
+        Some("body-too-large")
+    );
+    health_answers(&app).await;
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
     let app = TestApp::spawn_with_timeouts(short()).await;
     let mut socket = sent(&app, b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\n\r\n").await;
