@@ -422,7 +422,7 @@ fn violations_from_error(error: &ValidationError<'_>, subject: &Subject) -> Vec<
                 format!(
                     "{} must be {expected}, got {}",
                     at(&path),
-                    json_type_name(error.instance())
+                    article(json_type(error.instance()))
                 ),
                 Some(format!("Send {} as {expected}.", at(&path))),
             )
@@ -682,15 +682,16 @@ fn article(type_name: &str) -> String {
     }
 }
 
-fn json_type_name(value: &Value) -> &'static str {
+/// The JSON Schema type of a value (`integer` for whole numbers).
+pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 

@@ -632,7 +632,7 @@ impl<'d> Walker<'d> {
                             self.walk(schema, ptr, field, &format!("{path}[*]"), direction);
                         }
                     } else if !patterned && object_like {
-                        let json_type = json_type(field);
+                        let json_type = crate::validate::json_type(field);
                         self.finding(
                             direction,
                             child,
@@ -696,21 +696,9 @@ fn discriminated(branch: &Value, value: &Value) -> Option<usize> {
     Some(score)
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// A schema that describes `value` (shallowly: objects and arrays by type).
 fn infer(value: &Value) -> Value {
-    json!({ "type": json_type(value) })
+    json!({ "type": crate::validate::json_type(value) })
 }
 
 fn escape(token: &str) -> String {

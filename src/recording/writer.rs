@@ -19,7 +19,6 @@
 //! named with `--redact NAME` become [`REDACTED`].
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -140,7 +139,7 @@ impl Writer {
             if !self.overwrite && target.exists() {
                 continue;
             }
-            write_atomically(&self.dir, &target, &text)?;
+            write_atomically(&target, &text)?;
             return Ok(target);
         }
     }
@@ -159,29 +158,13 @@ fn highest_number(dir: &Path) -> Option<u32> {
         .max()
 }
 
-fn write_atomically(dir: &Path, target: &Path, text: &str) -> Result<(), WriteError> {
-    let error = |source| WriteError::Write {
+/// Through the fixtures' atomic write (temporary file beside it, renamed into place), so a
+/// mock replaying the folder never reads a half-written recording.
+fn write_atomically(target: &Path, text: &str) -> Result<(), WriteError> {
+    crate::fixtures::write_atomically(target, text.as_bytes()).map_err(|source| WriteError::Write {
         path: target.display().to_string(),
         source,
-    };
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.map_err(error)
+    })
 }
 
 /// `getEvalGroup` stays; `GET /v1/eval/x` becomes `get-v1-eval-x`.
