@@ -159,7 +159,8 @@ pub struct Delivery {
 /// Who chose the answer. Later modes (scenarios, upstream, replay) add their own variants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A fixture answer prepared and validated when the World was loaded.
+    /// A fixture answer prepared and validated when the World was loaded, whole or assembled
+    /// from validated parts (`respond::assembled`).
     Prepared,
     /// Computed by the domain for this request from fixtures and runtime state.
     Domain,
@@ -785,10 +786,10 @@ impl Pipeline<'_> {
                 };
                 match self.version.evals.handle(binding, &input) {
                     Ok(Answer::Prepared(bytes)) => {
-                        Decision::new(json_bytes(bytes), Source::Prepared)
+                        Decision::new(Reply::json_bytes(200, bytes), Source::Prepared)
                     }
                     Ok(Answer::Remembered(bytes)) => {
-                        Decision::new(json_bytes(bytes), Source::Remembered)
+                        Decision::new(Reply::json_bytes(200, bytes), Source::Remembered)
                     }
                     Ok(Answer::Computed { reply, memo_key }) => Decision {
                         memo_key,
@@ -1089,15 +1090,6 @@ fn literal_error(message: String) -> MockError {
     MockError::UnknownExample {
         message,
         available: Vec::new(),
-    }
-}
-
-fn json_bytes(bytes: Bytes) -> Reply {
-    Reply {
-        status: 200,
-        content_type: Some("application/json".into()),
-        body: ReplyBody::Bytes(bytes),
-        mock_marker: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Answers remembered by the inputs that determine them.
 //!
-//! Some answers depend on the request but only on immutable loaded data (compare-record with a
+//! Some answers depend on the request but only on immutable loaded data (compare with a
 //! `stepIds` filter, analyze-steps over fixture groups). A UI asks the same few questions over
 //! and over, so the engine keeps each such answer, once it has validated it, under a key the
 //! domain derives from the normalised inputs (never the raw body: unknown fields and padding

@@ -2,6 +2,7 @@
 //! operation's own error schema, and success bodies from examples or schema generation for
 //! operations that no domain handler serves.
 
+pub mod assembled;
 mod dynamic;
 mod generate;
 
@@ -43,6 +44,16 @@ impl Reply {
             status,
             content_type: Some("application/json".into()),
             body: ReplyBody::Json(body),
+            mock_marker: None,
+        }
+    }
+
+    /// Serialised JSON (validated or not: that is the engine's `Source`'s business).
+    pub fn json_bytes(status: u16, bytes: Bytes) -> Reply {
+        Reply {
+            status,
+            content_type: Some("application/json".into()),
+            body: ReplyBody::Bytes(bytes),
             mock_marker: None,
         }
     }

@@ -53,15 +53,22 @@ async fn the_source_says_who_answered_each_request() {
     let app = TestApp::spawn().await;
     let docs = docs_compare_record_body();
     let unfiltered = json!({ "evalGroupId": GROUP_1, "recordId": RECORD_1 });
-    app.post_json("/v1/eval/compare-record", docs.clone()).await;
+    // Metrics over a step filter: computed for this request.
+    app.post_json(
+        "/v1/eval/compare",
+        json!({ "evalGroupId": GROUP_1, "stepIds": [STEP_1, STEP_2] }),
+    )
+    .await;
     // The same inputs with another key order and an unknown field: remembered, not rebuilt.
     let reordered = json!({
         "stepIds": [STEP_2, STEP_1],
-        "recordId": RECORD_1,
         "evalGroupId": GROUP_1,
         "clientNote": "ignored"
     });
-    app.post_json("/v1/eval/compare-record", reordered).await;
+    app.post_json("/v1/eval/compare", reordered).await;
+    // A step filter on compare-record is assembled from parts prepared at load; no filter is
+    // the prepared answer whole.
+    app.post_json("/v1/eval/compare-record", docs).await;
     app.post_json("/v1/eval/compare-record", unfiltered).await;
     app.get("/v1/eval/batches?limit=2").await;
     send(

@@ -1,6 +1,6 @@
 //! Memory stays bounded under hostile bodies: the answer memo keys on the inputs that decide
-//! an answer (group, record, step filter), never on the raw body, and its budget counts keys
-//! and answers. A bound on growth, not a performance figure: the limit is generous.
+//! an answer (group, step filter), never on the raw body, and its budget counts keys and
+//! answers. A bound on growth, not a performance figure: the limit is generous.
 
 use serde_json::json;
 
@@ -13,15 +13,14 @@ async fn six_hundred_padded_bodies_keep_the_server_under_60_mb() {
     let padding = "x".repeat(2_000_000);
     for i in 0..600 {
         // Each body is new (its padding differs), 2 MB, with a step filter that makes the
-        // answer computed and remembered.
+        // compare answer (metrics over the filtered steps) computed and remembered.
         let body = json!({
             "evalGroupId": GROUP_1,
-            "recordId": RECORD_1,
             "stepIds": [STEP_1],
             "padding": format!("{i}{padding}"),
         });
         let reply = client
-            .post(mock.url("/v1/eval/compare-record"))
+            .post(mock.url("/v1/eval/compare"))
             .header("Authorization", format!("Bearer {API_KEY}"))
             .header("Content-Type", "application/json")
             .body(body.to_string())

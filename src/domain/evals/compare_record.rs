@@ -7,6 +7,18 @@ use serde_json::{Value, json};
 use super::object;
 use crate::fixtures::LoadedGroup;
 use crate::fixtures::model::{FlowStep, StepResult};
+use crate::respond::assembled::{ItemsPath, PathStep};
+
+/// The step results of a compare-record answer, each named by its `stepId`: what a `stepIds`
+/// filter leaves out.
+pub(super) const STEP_RESULTS: ItemsPath<'static> = ItemsPath {
+    steps: &[
+        PathStep::Field("evals"),
+        PathStep::EachItem,
+        PathStep::Field("stepResults"),
+    ],
+    key: "stepId",
+};
 
 pub(super) fn compare_record_body(
     loaded: &LoadedGroup,

@@ -4,10 +4,13 @@
 //!
 //! Every response that depends only on the fixtures (compare-record and compare without a
 //! `stepIds` filter, get-eval-group, get-eval-results) is built and validated against the spec
-//! once, when the World is loaded; such a request then costs a hash lookup. Responses that
-//! depend on the request (filters, search terms, pages) are built per request and validated by
-//! the engine; those over fixture groups carry a memo key made of the normalised inputs, so
-//! the engine remembers them once validated.
+//! once, when the World is loaded; such a request then costs a hash lookup. compare-record
+//! with a `stepIds` filter is assembled from the same prepared bytes, leaving out the steps not
+//! asked for (`respond::assembled`): no tree, no serialising, and no validation per request
+//! where the schema allows it. Other responses that depend on the request (metrics over a
+//! filter, search terms, pages) are built per request and validated by the engine; those over
+//! fixture groups carry a memo key made of the normalised inputs, so the engine remembers them
+//! once validated.
 
 mod analyze;
 mod batches;
@@ -32,6 +35,7 @@ use super::{Answer, EvalOperation, HandlerInput, HandlerResult};
 use crate::auth::AuthSettings;
 use crate::error::{ApiError, ErrorDetail};
 use crate::fixtures::{FixtureError, FixtureStore, LoadedGroup};
+use crate::respond::assembled::{self, Template};
 use crate::respond::{Reply, ReplyBody};
 use crate::spec::{CompiledSchema, Operation, Spec};
 use crate::validate::{Violation, schema_violations};
@@ -65,8 +69,9 @@ pub fn auth_settings() -> AuthSettings {
 /// and validated against each version's spec.
 #[derive(Debug, Default)]
 struct Prepared {
-    /// (evalGroupId, recordId) -> the unfiltered compare-record body.
-    compare_record: HashMap<(String, String), Bytes>,
+    /// (evalGroupId, recordId) -> the unfiltered compare-record answer, from which a
+    /// `stepIds` filter assembles its answer.
+    compare_record: HashMap<(String, String), Template>,
     /// evalGroupId -> the unfiltered compare body.
     compare: HashMap<String, Bytes>,
     /// evalGroupId -> the get-eval-group body.
@@ -79,6 +84,10 @@ struct Prepared {
 #[derive(Debug, Default)]
 pub struct Evals {
     prepared: Arc<Prepared>,
+    /// Whether this version's compare-record schema lets a filtered answer assembled from
+    /// validated parts go out unvalidated ([`assembled::removal_keeps_valid`]); if not, the
+    /// engine validates each one.
+    assembly_keeps_valid: bool,
     /// The stream's event vocabulary, as the version's spec names it.
     vocabulary: Vocabulary,
 }
@@ -152,8 +161,9 @@ impl Evals {
         let prepared = Arc::new(prepared);
         Ok(versions
             .iter()
-            .map(|(_, spec)| Evals {
+            .map(|(operations, spec)| Evals {
                 prepared: prepared.clone(),
+                assembly_keeps_valid: assembly_keeps_valid(operations, spec),
                 vocabulary: Vocabulary::named(
                     spec.info_extension(stream::VOCABULARY_EXTENSION)
                         .and_then(Value::as_str),
@@ -315,15 +325,24 @@ impl Evals {
             ));
         }
         match (step_filter(body), &group) {
-            (None, GroupRef::Fixture(_)) => cached(
-                &self.prepared.compare_record,
-                &(group_id.to_string(), record_id.to_string()),
-            ),
-            (Some(filter), GroupRef::Fixture(loaded)) => {
-                let key = memo_key("compare-record", &[group_id, record_id], &filter);
-                Ok(remembered(input, key, || {
-                    compare_record::compare_record_body(loaded, record_id, Some(&filter))
-                }))
+            (None, GroupRef::Fixture(_)) => self
+                .prepared
+                .compare_record
+                .get(&(group_id.to_string(), record_id.to_string()))
+                .map(|template| Answer::Prepared(template.whole()))
+                .ok_or_else(no_prepared_answer),
+            (Some(filter), GroupRef::Fixture(_)) => {
+                let template = self
+                    .prepared
+                    .compare_record
+                    .get(&(group_id.to_string(), record_id.to_string()))
+                    .ok_or_else(no_prepared_answer)?;
+                let bytes = template.keeping(|step| filter.contains(step));
+                Ok(if self.assembly_keeps_valid {
+                    Answer::Prepared(bytes)
+                } else {
+                    Answer::computed(Reply::json_bytes(200, bytes))
+                })
             }
             (filter, _) => Ok(Answer::computed(Reply::json(
                 200,
@@ -466,7 +485,7 @@ impl Evals {
 /// What [`Evals::prepare`] builds for one fixture group.
 #[derive(Default)]
 struct GroupAnswers {
-    compare_record: Vec<((String, String), Bytes)>,
+    compare_record: Vec<((String, String), Template)>,
     compare: Vec<(String, Bytes)>,
     group: Vec<(String, Bytes)>,
     listing: Vec<(String, String, Value)>,
@@ -497,9 +516,8 @@ fn prepare_group(
                         compare_record::compare_record_fixture_path(loaded, &record.record_id, path)
                     })?;
                     let key = (group_id.clone(), record.record_id.clone());
-                    answers
-                        .compare_record
-                        .push((key, Bytes::from(body.to_string())));
+                    let template = Template::new(&body, compare_record::STEP_RESULTS);
+                    answers.compare_record.push((key, template));
                 }
             }
             EvalOperation::Compare => {
@@ -598,17 +616,44 @@ where
     K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
     Q: std::hash::Hash + Eq + ?Sized,
 {
-    // A miss means the index and the fixtures disagree: a bug of the mock, reported as such.
-    let bytes = cache.get(key).cloned().ok_or_else(|| {
-        ApiError::Internal(
-            ErrorDetail::new(
-                "INTERNAL_ERROR",
-                "evalmock has no prepared answer for this request",
-            )
-            .suggest("This is a bug in evalmock: please report the request that caused it."),
-        )
-    })?;
+    let bytes = cache.get(key).cloned().ok_or_else(no_prepared_answer)?;
     Ok(Answer::Prepared(bytes))
+}
+
+/// A cache miss means the index and the fixtures disagree: a bug of the mock, reported as such.
+fn no_prepared_answer() -> ApiError {
+    ApiError::Internal(
+        ErrorDetail::new(
+            "INTERNAL_ERROR",
+            "evalmock has no prepared answer for this request",
+        )
+        .suggest("This is a bug in evalmock: please report the request that caused it."),
+    )
+}
+
+/// Whether every compare-record operation of a version lets filtered answers be assembled
+/// without validating each: its 200 schema must allow leaving out any step results. Checked
+/// once per load; a schema that does not (say a `minItems`) only costs validation per request.
+fn assembly_keeps_valid(operations: &[(EvalOperation, &Operation)], spec: &Spec) -> bool {
+    operations
+        .iter()
+        .filter(|(binding, _)| *binding == EvalOperation::CompareRecord)
+        .all(|(_, operation)| {
+            success_schema(operation).is_none_or(|schema| {
+                let result = assembled::removal_keeps_valid(
+                    spec,
+                    spec.schema_value(schema),
+                    compare_record::STEP_RESULTS,
+                );
+                if let Err(reason) = &result {
+                    tracing::debug!(
+                        operation = %operation.name,
+                        "filtered answers are validated per request: {reason}"
+                    );
+                }
+                result.is_ok()
+            })
+        })
 }
 
 /// A fixture answer that depends on the request: remembered by the engine once validated.
