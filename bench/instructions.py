@@ -15,6 +15,10 @@ journal on), the server's own threads included (the log writer, the runtime):
   new     the docs' request with a third, numbered step id that matches nothing: every body is
           new (what a contract suite sends).
 
+With --baseline, the bare axum baseline of compare.sh is counted too and each workload's
+figure is also given as baseline/evalmock (a proxy for the throughput ratio that leaves out
+the kernel's share, which both pay alike, so it reads lower than compare.sh's ratio).
+
 Prints, per workload, the instructions per request (after a warm-up of 200 requests, which
 are not counted) and the top functions by self cost. Loopback only; the server is stopped on
 exit.
@@ -99,7 +103,7 @@ def control(*args):
     subprocess.run(["callgrind_control", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def measure(binary, workload, requests, top, work):
+def measure(binary, workload, requests, top, work, baseline=False):
     port = free_port()
     out = os.path.join(work, f"callgrind.{workload}")
     log = open(os.path.join(work, f"{workload}.log"), "w")
@@ -107,7 +111,8 @@ def measure(binary, workload, requests, top, work):
     server = subprocess.Popen(
         [
             "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}.%p",
-            binary, "--port", str(port), "--no-watch",
+            binary, "--port", str(port),
+            *(["--size", "9765"] if baseline else ["--no-watch"]),
         ],
         stdout=log, stderr=log, env=env,
     )
@@ -116,8 +121,11 @@ def measure(binary, workload, requests, top, work):
         while True:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("GET", "/__mock/health")
-                conn.getresponse().read()
+                if baseline:
+                    send(conn, next(bodies("docs")))
+                else:
+                    conn.request("GET", "/__mock/health")
+                    conn.getresponse().read()
                 break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
@@ -156,12 +164,27 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, "target/release/evalmock"))
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=8)
+    parser.add_argument(
+        "--baseline", action="store_true",
+        help="also count the bare axum baseline (examples/baseline.rs, 9,765 bytes) on the docs request",
+    )
+    parser.add_argument("--keep", metavar="DIR", help="keep the callgrind dumps in DIR (for callgrind_annotate --inclusive=yes)")
     parser.add_argument("workloads", nargs="*", default=["docs", "cycle", "new"])
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="evalmock-instructions.") as work:
+    with tempfile.TemporaryDirectory(prefix="evalmock-instructions.") as scratch:
+        work = args.keep or scratch
+        os.makedirs(work, exist_ok=True)
+        base = None
+        if args.baseline:
+            binary = os.path.join(ROOT, "target/release/examples/baseline")
+            base, top = measure(binary, "docs", args.requests, args.top, work, baseline=True)
+            print(f"baseline: {base:,.0f} instructions per request ({args.requests} requests)")
+            for line in top:
+                print("   ", line.strip()[:160])
         for workload in args.workloads:
             per_request, top = measure(args.binary, workload, args.requests, args.top, work)
-            print(f"{workload}: {per_request:,.0f} instructions per request ({args.requests} requests)")
+            ratio = f", baseline/evalmock {base / per_request:.2f}" if base else ""
+            print(f"{workload}: {per_request:,.0f} instructions per request ({args.requests} requests){ratio}")
             for line in top:
                 print("   ", line.strip()[:160])
 

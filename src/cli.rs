@@ -477,7 +477,7 @@ impl From<ServeArgs> for ServeConfig {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Flushes buffered log lines when `main` returns.
-    let _logs = init_tracing();
+    let _logs = crate::logging::init();
     match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(*args),
@@ -489,32 +489,6 @@ pub fn main() -> ExitCode {
         Some(Command::Drift(args)) => drift(args),
         Some(Command::Coverage(args)) => coverage(args),
     }
-}
-
-/// Logs go to stderr, so stdout stays for what a command prints (`check`, `fixtures
-/// generate`). A background thread writes them: a request never waits for the terminal or a
-/// pipe (the cost of one INFO line per request drops from ~20% of throughput to a few
-/// percent). Colours only on a terminal, so log files and CI logs hold plain text.
-fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
-    use std::io::IsTerminal as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("evalmock=info"));
-    // The worker drains every line waiting, then flushes: buffered, a burst of requests costs
-    // one write for many lines, and an idle mock still shows each line at once.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        // Under a flood, keep every line (block) rather than lose evidence of what happened.
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(writer)
-        .init();
-    guard
 }
 
 fn async_runtime() -> Option<tokio::runtime::Runtime> {

@@ -65,6 +65,7 @@ pub mod engine;
 pub(crate) mod error;
 pub mod fixtures;
 pub(crate) mod journal;
+pub mod logging;
 pub(crate) mod memo;
 pub(crate) mod parallel;
 pub mod recording;

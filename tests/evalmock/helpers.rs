@@ -284,8 +284,13 @@ pub fn repo_path(relative: &str) -> PathBuf {
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
+    /// Unique per call, not only per process: tests run in parallel, and two that asked for the
+    /// same name would otherwise write into (and remove) each other's directory.
     pub fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("evalmock-test-{name}-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("evalmock-test-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
         TempDir(dir)

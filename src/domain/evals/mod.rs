@@ -69,9 +69,9 @@ pub fn auth_settings() -> AuthSettings {
 /// and validated against each version's spec.
 #[derive(Debug, Default)]
 struct Prepared {
-    /// (evalGroupId, recordId) -> the unfiltered compare-record answer, from which a
-    /// `stepIds` filter assembles its answer.
-    compare_record: HashMap<(String, String), Template>,
+    /// evalGroupId -> recordId -> the unfiltered compare-record answer, from which a
+    /// `stepIds` filter assembles its answer. Nested, so a lookup takes the request's `&str`s.
+    compare_record: HashMap<String, HashMap<String, Template>>,
     /// evalGroupId -> the unfiltered compare body.
     compare: HashMap<String, Bytes>,
     /// evalGroupId -> the get-eval-group body.
@@ -136,7 +136,13 @@ impl Evals {
             crate::parallel::map(fixtures.groups(), |loaded| prepare_group(loaded, &bound));
         for group in groups {
             let group = group?;
-            prepared.compare_record.extend(group.compare_record);
+            for ((group_id, record_id), template) in group.compare_record {
+                prepared
+                    .compare_record
+                    .entry(group_id)
+                    .or_default()
+                    .insert(record_id, template);
+            }
             prepared.compare.extend(group.compare);
             prepared.group.extend(group.group);
             prepared.listing.extend(group.listing);
@@ -324,31 +330,31 @@ impl Evals {
                     .suggest(format!("Use a record that eval group {group_id} ran on; GET /v1/eval/group/{group_id} lists its batches.")),
             ));
         }
-        match (step_filter(body), &group) {
-            (None, GroupRef::Fixture(_)) => self
-                .prepared
-                .compare_record
-                .get(&(group_id.to_string(), record_id.to_string()))
-                .map(|template| Answer::Prepared(template.whole()))
-                .ok_or_else(no_prepared_answer),
-            (Some(filter), GroupRef::Fixture(_)) => {
-                let template = self
-                    .prepared
-                    .compare_record
-                    .get(&(group_id.to_string(), record_id.to_string()))
-                    .ok_or_else(no_prepared_answer)?;
-                let bytes = template.keeping(|step| filter.contains(step));
-                Ok(if self.assembly_keeps_valid {
-                    Answer::Prepared(bytes)
-                } else {
-                    Answer::computed(Reply::json_bytes(200, bytes))
-                })
-            }
-            (filter, _) => Ok(Answer::computed(Reply::json(
+        let GroupRef::Fixture(_) = &group else {
+            return Ok(Answer::computed(Reply::json(
                 200,
-                compare_record::compare_record_body(&group, record_id, filter.as_ref()),
-            ))),
+                compare_record::compare_record_body(&group, record_id, step_filter(body).as_ref()),
+            )));
+        };
+        let template = self
+            .prepared
+            .compare_record
+            .get(group_id)
+            .and_then(|records| records.get(record_id))
+            .ok_or_else(no_prepared_answer)?;
+        // A sorted list, not a set: a filter names a few steps, and a binary search over a few
+        // strings costs less than hashing each step id of the answer.
+        let mut wanted: Vec<&str> = step_ids(body).collect();
+        if wanted.is_empty() {
+            return Ok(Answer::Prepared(template.whole()));
         }
+        wanted.sort_unstable();
+        let bytes = template.keeping(|step| wanted.binary_search(&step).is_ok());
+        Ok(if self.assembly_keeps_valid {
+            Answer::Prepared(bytes)
+        } else {
+            Answer::computed(Reply::json_bytes(200, bytes))
+        })
     }
 
     fn results(&self, input: &HandlerInput<'_>, batch_id: &str) -> HandlerResult {
@@ -707,6 +713,15 @@ fn step_filter(body: &Value) -> Option<HashSet<&str>> {
         .as_array()
         .filter(|ids| !ids.is_empty())
         .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+}
+
+/// The ids of `stepIds` (none when absent).
+fn step_ids(body: &Value) -> impl Iterator<Item = &str> {
+    body["stepIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
 }
 
 fn batch_not_found(batch_id: &str) -> ApiError {
