@@ -81,7 +81,13 @@ impl<'a> Walker<'a> {
         self.generate(value, schema.pointer.clone(), 0, None)
     }
 
-    fn generate(&mut self, schema: &Value, pointer: String, depth: usize, name: Option<&str>) -> Value {
+    fn generate(
+        &mut self,
+        schema: &Value,
+        pointer: String,
+        depth: usize,
+        name: Option<&str>,
+    ) -> Value {
         let document = self.document;
         let (schema, pointer) = resolve_at(document, schema, pointer);
         let map = match schema {
@@ -113,11 +119,19 @@ impl<'a> Walker<'a> {
         // (empty): nested values are still generated, only `oneOf` checks are skipped.
         for union in ["oneOf", "anyOf"] {
             if map.get(union).and_then(Value::as_array).is_some() && depth < MAX_DEPTH {
-                let at = if own.contains_key(union) { pointer } else { String::new() };
+                let at = if own.contains_key(union) {
+                    pointer
+                } else {
+                    String::new()
+                };
                 return self.union(map, &at, union, depth, name);
             }
         }
-        let pointer = if std::ptr::eq(map, own) { pointer } else { String::new() };
+        let pointer = if std::ptr::eq(map, own) {
+            pointer
+        } else {
+            String::new()
+        };
         self.typed(map, &pointer, depth, name)
     }
 
@@ -175,20 +189,31 @@ impl<'a> Walker<'a> {
             None => non_null.first().copied(),
         };
         let Some(first) = first else {
-            return self.typed(map, "", depth, name);
+            return self.typed(map, pointer, depth, name);
         };
         let start = non_null.iter().position(|i| *i == first).unwrap_or(0);
         let order: Vec<usize> = std::iter::once(first)
-            .chain(non_null.iter().cycle().skip(start + 1).take(non_null.len().saturating_sub(1)).copied())
+            .chain(
+                non_null
+                    .iter()
+                    .cycle()
+                    .skip(start + 1)
+                    .take(non_null.len().saturating_sub(1))
+                    .copied(),
+            )
             .collect();
-        let siblings = map.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty())
+        let siblings = map
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty())
             || map.contains_key("required");
         let mut fallback = None;
         for index in order {
             let branch_pointer = child(pointer, &format!("{union}/{index}"));
             let mut value = if siblings {
-                let own = self.typed(map, "", depth, name);
-                let branch = self.generate(&choices[index], branch_pointer.clone(), depth + 1, name);
+                let own = self.typed(map, pointer, depth, name);
+                let branch =
+                    self.generate(&choices[index], branch_pointer.clone(), depth + 1, name);
                 match (own, branch) {
                     (Value::Object(mut own), Value::Object(branch)) => {
                         own.extend(branch);
@@ -238,7 +263,13 @@ impl<'a> Walker<'a> {
         json!({ key: value })
     }
 
-    fn typed(&mut self, map: &Map<String, Value>, pointer: &str, depth: usize, name: Option<&str>) -> Value {
+    fn typed(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        depth: usize,
+        name: Option<&str>,
+    ) -> Value {
         if self.seeded {
             let nullable = match map.get("type") {
                 Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
@@ -267,7 +298,13 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn object(&mut self, map: &Map<String, Value>, pointer: &str, depth: usize, name: Option<&str>) -> Value {
+    fn object(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        depth: usize,
+        name: Option<&str>,
+    ) -> Value {
         let mut object = Map::new();
         if depth >= MAX_DEPTH {
             return Value::Object(object);
@@ -278,7 +315,10 @@ impl<'a> Walker<'a> {
         let allowed = |schema: &Value| resolve(document, schema) != &Value::Bool(false);
         for (key, sub) in properties.into_iter().flatten() {
             if (depth < FULL_DEPTH || required.contains(&key.as_str())) && allowed(sub) {
-                let at = child(pointer, &format!("properties/{}", escape_pointer_token(key)));
+                let at = child(
+                    pointer,
+                    &format!("properties/{}", escape_pointer_token(key)),
+                );
                 let value = self.generate(sub, at, depth + 1, Some(key));
                 object.insert(key.clone(), value);
             }
@@ -309,13 +349,19 @@ impl<'a> Walker<'a> {
                 object.insert(key, value);
             }
         }
-        let min = map.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = map
+            .get("minProperties")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
         for (key, sub) in properties.into_iter().flatten() {
             if object.len() >= min {
                 break;
             }
             if !object.contains_key(key) && allowed(sub) {
-                let at = child(pointer, &format!("properties/{}", escape_pointer_token(key)));
+                let at = child(
+                    pointer,
+                    &format!("properties/{}", escape_pointer_token(key)),
+                );
                 let value = self.generate(sub, at, depth + 1, Some(key));
                 object.insert(key.clone(), value);
             }
@@ -345,10 +391,23 @@ impl<'a> Walker<'a> {
         Value::Object(object)
     }
 
-    fn array(&mut self, map: &Map<String, Value>, pointer: &str, depth: usize, name: Option<&str>) -> Value {
+    fn array(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        depth: usize,
+        name: Option<&str>,
+    ) -> Value {
         let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as i64;
-        let max = map.get("maxItems").and_then(Value::as_u64).map(|m| m as i64);
-        let prefix = map.get("prefixItems").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let max = map
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .map(|m| m as i64);
+        let prefix = map
+            .get("prefixItems")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let items = map.get("items");
         let closed = items == Some(&Value::Bool(false));
         let wanted = if !self.seeded {
@@ -358,7 +417,9 @@ impl<'a> Walker<'a> {
         } else {
             self.rng.between(1, 3)
         };
-        let mut count = wanted.max(min).max(if closed { prefix.len() as i64 } else { 0 });
+        let mut count = wanted
+            .max(min)
+            .max(if closed { prefix.len() as i64 } else { 0 });
         count = count.min(max.unwrap_or(i64::MAX));
         if closed {
             count = count.min(prefix.len() as i64);
@@ -374,7 +435,11 @@ impl<'a> Walker<'a> {
         for index in 0..count as usize {
             let schema = prefix.get(index).unwrap_or(item_schema);
             let from_items = index >= prefix.len();
-            let at = if from_items { child(pointer, "items") } else { child(pointer, &format!("prefixItems/{index}")) };
+            let at = if from_items {
+                child(pointer, "items")
+            } else {
+                child(pointer, &format!("prefixItems/{index}"))
+            };
             // Fixed values repeat one item, as they always have, unless items must differ.
             let value = match (&repeat, from_items && !self.seeded && !unique) {
                 (Some(value), true) => Value::clone(value),
@@ -398,7 +463,14 @@ impl<'a> Walker<'a> {
 
     /// A value of `schema` that none of `taken` equals, drawn seeded (a fixed walker too:
     /// from its own seed, so still the same each time); `None` after a few tries.
-    fn distinct(&mut self, schema: &Value, pointer: &str, taken: &[Value], depth: usize, name: Option<&str>) -> Option<Value> {
+    fn distinct(
+        &mut self,
+        schema: &Value,
+        pointer: &str,
+        taken: &[Value],
+        depth: usize,
+        name: Option<&str>,
+    ) -> Option<Value> {
         let seeded = std::mem::replace(&mut self.seeded, true);
         let found = (0..UNIQUE_TRIES)
             .map(|_| self.generate(schema, pointer.to_string(), depth + 1, name))
@@ -426,10 +498,17 @@ impl<'a> Walker<'a> {
         match map.get("multipleOf").and_then(Value::as_f64) {
             Some(step) if step >= 1.0 && step.fract() == 0.0 => {
                 let step = step as i64;
-                let up = value.div_euclid(step) * step + if value.rem_euclid(step) == 0 { 0 } else { step };
+                let up = value.div_euclid(step) * step
+                    + if value.rem_euclid(step) == 0 { 0 } else { step };
                 let down = hi_bound.floor() as i64;
                 let down = down.div_euclid(step) * step;
-                if (up as f64) <= hi_bound { up } else if (down as f64) >= lo_bound { down } else { value }
+                if (up as f64) <= hi_bound {
+                    up
+                } else if (down as f64) >= lo_bound {
+                    down
+                } else {
+                    value
+                }
             }
             _ => value,
         }
@@ -443,11 +522,19 @@ impl<'a> Walker<'a> {
             // Two decimals, as money and scores read; the exclusive bounds were narrowed above.
             let value = lo + self.rng.fraction() * (hi - lo);
             let rounded = (value * 100.0).round() / 100.0;
-            if rounded < lo || rounded > hi { value } else { rounded }
+            if rounded < lo || rounded > hi {
+                value
+            } else {
+                rounded
+            }
         } else {
             lo.unwrap_or(1.5).max(1.5).min(hi.unwrap_or(f64::MAX))
         };
-        match map.get("multipleOf").and_then(Value::as_f64).filter(|s| *s > 0.0) {
+        match map
+            .get("multipleOf")
+            .and_then(Value::as_f64)
+            .filter(|s| *s > 0.0)
+        {
             Some(step) => {
                 let (lo, hi) = (lo.unwrap_or(f64::MIN), hi.unwrap_or(f64::MAX));
                 let decimals = step_decimals(step);
@@ -458,27 +545,38 @@ impl<'a> Walker<'a> {
                 };
                 let up = snap((value / step).ceil());
                 let down = snap((value / step).floor());
-                if (lo..=hi).contains(&up) { up } else if (lo..=hi).contains(&down) { down } else { value }
+                if (lo..=hi).contains(&up) {
+                    up
+                } else if (lo..=hi).contains(&down) {
+                    down
+                } else {
+                    value
+                }
             }
             None => value,
         }
     }
 
     fn string(&mut self, map: &Map<String, Value>, name: Option<&str>) -> String {
-        let format = map.get("format").and_then(Value::as_str).unwrap_or_default();
+        let format = map
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let pattern = map.get("pattern").and_then(Value::as_str);
         let mut value = match self.formatted(format) {
             Some(value) => value,
             None => match (pattern, self.seeded) {
                 // The domain's shape first (an id with its prefix also matches the id's
                 // pattern; the caller validates), then the pattern's own.
-                (Some(pattern), true) => match name.and_then(|n| self.realism.string(n, &mut self.rng)) {
-                    Some(value) => value,
-                    None => match pattern::generate(pattern, &mut self.rng) {
+                (Some(pattern), true) => {
+                    match name.and_then(|n| self.realism.string(n, &mut self.rng)) {
                         Some(value) => value,
-                        None => self.named_string(name),
-                    },
-                },
+                        None => match pattern::generate(pattern, &mut self.rng) {
+                            Some(value) => value,
+                            None => self.named_string(name),
+                        },
+                    }
+                }
                 _ => self.named_string(name),
             },
         };
@@ -519,7 +617,9 @@ impl<'a> Walker<'a> {
             "uuid" => "5f0c6a5e-3b1e-4c4a-9d2f-7b8e9f0a1b2c".to_string(),
             "email" if seeded => format!("{}.{}@example.com", self.word(), self.word()),
             "email" => "jane.doe@example.com".to_string(),
-            "uri" | "url" if seeded => format!("https://example.com/{}/{}", self.word(), self.word()),
+            "uri" | "url" if seeded => {
+                format!("https://example.com/{}/{}", self.word(), self.word())
+            }
             "uri" | "url" => "https://example.com/resource".to_string(),
             "hostname" if seeded => format!("{}.example.com", self.word()),
             "hostname" => "example.com".to_string(),
@@ -553,9 +653,15 @@ impl<'a> Walker<'a> {
     /// ending in `At`, else the name itself (fixed) or a few words (seeded).
     fn named_string(&mut self, name: Option<&str>) -> String {
         let Some(name) = name else {
-            return if self.seeded { self.words(2) } else { "string".to_string() };
+            return if self.seeded {
+                self.words(2)
+            } else {
+                "string".to_string()
+            };
         };
-        if self.seeded && let Some(value) = self.realism.string(name, &mut self.rng) {
+        if self.seeded
+            && let Some(value) = self.realism.string(name, &mut self.rng)
+        {
             return value;
         }
         if name.ends_with("At") {
@@ -591,7 +697,10 @@ impl<'a> Walker<'a> {
     }
 
     fn words(&mut self, count: usize) -> String {
-        (0..count.max(1)).map(|_| self.word()).collect::<Vec<_>>().join(" ")
+        (0..count.max(1))
+            .map(|_| self.word())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -612,7 +721,8 @@ fn resolve<'v>(document: &'v Value, value: &'v Value) -> &'v Value {
 /// How many decimals a `multipleOf` step has (`0.01` has 2), to round its multiples to.
 fn step_decimals(step: f64) -> i32 {
     let text = step.to_string();
-    text.split_once('.').map_or(0, |(_, fraction)| fraction.len() as i32)
+    text.split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len() as i32)
 }
 
 /// Standard base64 with padding (`format: byte`).
@@ -620,7 +730,10 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -647,18 +760,34 @@ fn extra_schema(map: &Map<String, Value>) -> Option<&Value> {
 /// that names the branch's `$ref`, else the referenced schema's name. An inline branch is left
 /// as generated.
 fn set_discriminator(map: &Map<String, Value>, branch: &Value, value: &mut Value) {
-    let Some(property) = map.get("discriminator").and_then(|d| d.get("propertyName")).and_then(Value::as_str) else {
+    let Some(property) = map
+        .get("discriminator")
+        .and_then(|d| d.get("propertyName"))
+        .and_then(Value::as_str)
+    else {
         return;
     };
-    let (Some(reference), Value::Object(object)) = (branch.get("$ref").and_then(Value::as_str), value) else {
+    let (Some(reference), Value::Object(object)) =
+        (branch.get("$ref").and_then(Value::as_str), value)
+    else {
         return;
     };
     let mapped = map["discriminator"]
         .get("mapping")
         .and_then(Value::as_object)
-        .and_then(|mapping| mapping.iter().find(|(_, target)| target.as_str() == Some(reference)))
+        .and_then(|mapping| {
+            mapping
+                .iter()
+                .find(|(_, target)| target.as_str() == Some(reference))
+        })
         .map(|(key, _)| key.clone());
-    let tag = mapped.unwrap_or_else(|| reference.rsplit('/').next().unwrap_or(reference).to_string());
+    let tag = mapped.unwrap_or_else(|| {
+        reference
+            .rsplit('/')
+            .next()
+            .unwrap_or(reference)
+            .to_string()
+    });
     object.insert(property.to_string(), Value::String(tag));
 }
 
@@ -666,9 +795,17 @@ fn set_discriminator(map: &Map<String, Value>, branch: &Value, value: &mut Value
 /// schema's own keywords. Properties declared twice are combined with `allOf`, `required`
 /// lists joined, bounds tightened; other keywords keep their first value, and extra `not`s
 /// are kept as `allOf` entries.
-pub(super) fn merge_all_of(document: &Value, map: &Map<String, Value>, depth: usize) -> Map<String, Value> {
+pub(super) fn merge_all_of(
+    document: &Value,
+    map: &Map<String, Value>,
+    depth: usize,
+) -> Map<String, Value> {
     let mut merged = Map::new();
-    let parts = map.get("allOf").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let parts = map
+        .get("allOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     for part in parts {
         let part = resolve_at(document, part, String::new()).0;
         if let Some(part) = part.as_object() {
@@ -781,7 +918,10 @@ pub(super) fn required_names(map: &Map<String, Value>) -> Vec<&str> {
 pub(super) fn primary_type(map: &Map<String, Value>) -> Option<&str> {
     match map.get("type") {
         Some(Value::String(t)) => Some(t),
-        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).find(|t| *t != "null"),
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null"),
         _ if map.contains_key("properties") => Some("object"),
         _ if map.contains_key("items") || map.contains_key("prefixItems") => Some("array"),
         _ => None,
@@ -821,9 +961,17 @@ mod tests {
             "mapping": {"card": "#/components/schemas/Card"}}});
         let map = map.as_object().expect("object");
         let mut value = json!({"number": "4242"});
-        set_discriminator(map, &json!({"$ref": "#/components/schemas/Card"}), &mut value);
+        set_discriminator(
+            map,
+            &json!({"$ref": "#/components/schemas/Card"}),
+            &mut value,
+        );
         assert_eq!(value["kind"], "card");
-        set_discriminator(map, &json!({"$ref": "#/components/schemas/Bank"}), &mut value);
+        set_discriminator(
+            map,
+            &json!({"$ref": "#/components/schemas/Bank"}),
+            &mut value,
+        );
         assert_eq!(value["kind"], "Bank");
     }
 }

@@ -246,9 +246,7 @@ pub fn example_reply_with(
         (None, Some(schema), _) if preference.dynamic => {
             ReplyBody::Json(dynamic_body(spec, schema, seed, realism))
         }
-        (None, Some(schema), _) => {
-            ReplyBody::Json(generate::value_for(spec, schema))
-        }
+        (None, Some(schema), _) => ReplyBody::Json(generate::value_for(spec, schema)),
         (None, None, _) => ReplyBody::Json(Value::Null),
     };
     let reply = Reply {

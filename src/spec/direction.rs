@@ -121,7 +121,12 @@ fn strip(
         return;
     };
     for union in ["allOf", "oneOf", "anyOf"] {
-        for part in map.get(union).and_then(Value::as_array).into_iter().flatten() {
+        for part in map
+            .get(union)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             strip(document, part, example, pointer, warnings, depth + 1);
         }
     }

@@ -5,9 +5,9 @@
 use http::Method;
 use serde_json::{Map, Value};
 
+use super::direction::{Direction, strip_write_only};
 use super::normalize::escape_pointer_token as escape;
 use super::normalize::{escape_pointer_token, resolve_refs_at};
-use super::direction::{Direction, strip_write_only};
 use super::schema::{CompiledSchema, SchemaCompiler};
 use super::{OpenApiVersion, SpecError, SpecWarning};
 
@@ -325,7 +325,11 @@ impl Lowering<'_> {
     }
 
     /// [`Lowering::compile`] against the copy of the document for `direction`.
-    fn compile_for(&self, pointer: &str, direction: Direction) -> Result<CompiledSchema, SpecError> {
+    fn compile_for(
+        &self,
+        pointer: &str,
+        direction: Direction,
+    ) -> Result<CompiledSchema, SpecError> {
         match self.compiler.compile_for(pointer, direction) {
             Ok(schema) => Ok(schema),
             Err(error) => {
@@ -583,7 +587,13 @@ impl Lowering<'_> {
                 let mut warnings = self.warnings.borrow_mut();
                 for example in &mut examples {
                     let at = format!("{media_pointer}/{}", example.pointer_suffix());
-                    strip_write_only(self.document, schema, &mut example.value, &at, &mut warnings);
+                    strip_write_only(
+                        self.document,
+                        schema,
+                        &mut example.value,
+                        &at,
+                        &mut warnings,
+                    );
                 }
             }
             media_types.push(MediaType {

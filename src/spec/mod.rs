@@ -12,13 +12,13 @@ mod normalize;
 mod router;
 mod schema;
 
+pub use direction::Direction;
 pub use document::OpenApiVersion;
 pub use lower::{
     MediaType, Operation, ParamLocation, Parameter, RequestBody, Response, SecurityRequirement,
     SecurityScheme,
 };
 pub use router::RouteMatch;
-pub use direction::Direction;
 pub use schema::{CompiledSchema, SchemaCompiler};
 
 use std::sync::Arc;
@@ -213,7 +213,11 @@ impl Spec {
 pub use normalize::escape_pointer_token;
 
 /// Follows a local `$ref` chain in `document`, returning the target and its pointer.
-pub fn resolve_at<'a>(document: &'a Value, value: &'a Value, pointer: String) -> (&'a Value, String) {
+pub fn resolve_at<'a>(
+    document: &'a Value,
+    value: &'a Value,
+    pointer: String,
+) -> (&'a Value, String) {
     normalize::resolve_refs_at(document, value, pointer)
 }
 

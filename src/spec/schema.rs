@@ -89,8 +89,16 @@ impl<'doc> SchemaCompiler<'doc> {
         Ok(SchemaCompiler {
             registry,
             origin: origin.to_string(),
-            request_uri: if request.is_some() { REQUEST_URI } else { DOCUMENT_URI },
-            response_uri: if response.is_some() { RESPONSE_URI } else { DOCUMENT_URI },
+            request_uri: if request.is_some() {
+                REQUEST_URI
+            } else {
+                DOCUMENT_URI
+            },
+            response_uri: if response.is_some() {
+                RESPONSE_URI
+            } else {
+                DOCUMENT_URI
+            },
         })
     }
 
