@@ -287,8 +287,7 @@ impl<'a> Walker<'a> {
             "array" => self.array(map, pointer, depth, name),
             "integer" => json!(self.integer(map)),
             "number" if self.seeded && name.is_some_and(|n| self.realism.counts(n)) => {
-                let whole = json!(self.number(map).round() as i64);
-                whole
+                json!(self.number(map).round() as i64)
             }
             "number" => json!(self.number(map)),
             "boolean" => json!(!self.seeded || self.rng.below(2) == 0),
@@ -853,15 +852,15 @@ fn merge_into(merged: &mut Map<String, Value>, part: Map<String, Value>) {
                     }
                 }
             }
-            "minimum" | "exclusiveMinimum" | "minLength" | "minItems" | "minProperties" => {
-                if value.as_f64() > existing.as_f64() {
-                    *existing = value;
-                }
+            "minimum" | "exclusiveMinimum" | "minLength" | "minItems" | "minProperties"
+                if value.as_f64() > existing.as_f64() =>
+            {
+                *existing = value;
             }
-            "maximum" | "exclusiveMaximum" | "maxLength" | "maxItems" | "maxProperties" => {
-                if value.as_f64() < existing.as_f64() {
-                    *existing = value;
-                }
+            "maximum" | "exclusiveMaximum" | "maxLength" | "maxItems" | "maxProperties"
+                if value.as_f64() < existing.as_f64() =>
+            {
+                *existing = value;
             }
             "additionalProperties" | "unevaluatedProperties" if value == Value::Bool(false) => {
                 *existing = value;

@@ -85,6 +85,15 @@ fn validator(document: &Value, pointer: &str) -> jsonschema::Validator {
         .expect("the document's schema compiles")
 }
 
+/// The mock serving the corpus document at `path`, with no delays.
+async fn serve(path: std::path::PathBuf) -> TestApp {
+    let sources = Sources {
+        spec: Some(path),
+        ..Sources::default()
+    };
+    TestApp::spawn_with(sources, instant()).await
+}
+
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
@@ -95,14 +104,7 @@ async fn every_generated_body_is_valid_and_holds_no_write_only_property() {
         let (path, document) = corpus(file);
         let spec = Spec::load(&std::fs::read_to_string(&path).expect("text"), file).expect("loads");
         let forbidden = write_only_names(&document);
-        let app = TestApp::spawn_with(
-            Sources {
-                spec: Some(path.clone()),
-                ..Sources::default()
-            },
-            instant(),
-        )
-        .await;
+        let app = serve(path.clone()).await;
         for op in spec.operations() {
             let method = op.method.as_str().to_lowercase();
             let path = op
@@ -192,14 +194,7 @@ async fn every_generated_body_is_valid_and_holds_no_write_only_property() {
 #[tokio::test]
 async fn a_request_may_omit_a_required_read_only_property_but_not_a_write_only_one() {
     let (path, _) = corpus("read-write-only.yaml");
-    let app = TestApp::spawn_with(
-        Sources {
-            spec: Some(path),
-            ..Sources::default()
-        },
-        instant(),
-    )
-    .await;
+    let app = serve(path).await;
     let created = app
         .post_json("/users", json!({"name": "Ann", "password": "hunter22"}))
         .await;
@@ -221,14 +216,7 @@ async fn a_request_may_omit_a_required_read_only_property_but_not_a_write_only_o
 #[tokio::test]
 async fn a_response_example_loses_its_write_only_properties_with_a_warning() {
     let (path, _) = corpus("read-write-only.yaml");
-    let app = TestApp::spawn_with(
-        Sources {
-            spec: Some(path),
-            ..Sources::default()
-        },
-        instant(),
-    )
-    .await;
+    let app = serve(path).await;
     let user = app.get("/users/u1").await;
     assert_eq!(user.status, 200);
     assert_eq!(
