@@ -959,6 +959,21 @@ impl Pipeline<'_> {
             response_violations(op, &reply)
         };
         let response_validation = started.elapsed();
+        // A generated body is built to be valid: one that is not is the generator's bug, said
+        // at ERROR with where the value and the schema disagree (and journaled as a violation).
+        if source == Source::Generated {
+            for violation in &response_violations {
+                tracing::error!(
+                    target: "evalmock::generate",
+                    "generated body for {} {} breaks its schema at instance path {:?}, schema path {}: {}",
+                    op.display_name(),
+                    reply.status,
+                    violation.path,
+                    violation.schema_path.as_deref().unwrap_or("-"),
+                    violation.message
+                );
+            }
+        }
         // A replayed recording is what the real API answered: its violations are reported,
         // and it is sent as recorded.
         let replayed =

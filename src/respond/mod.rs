@@ -5,6 +5,7 @@
 pub mod assembled;
 mod dynamic;
 mod generate;
+mod pattern;
 
 pub use dynamic::{DEFAULT_SEED, Plain, Realism, Rng};
 
@@ -184,7 +185,7 @@ pub fn render_api_error(
                     .into_iter()
                     .find(|c| schema.is_valid(c))
                     .or_else(|| media.examples.first().map(|e| e.value.clone()))
-                    .unwrap_or_else(|| generate::value_for(spec, spec.schema_value(schema))),
+                    .unwrap_or_else(|| generate::value_for(spec, schema)),
             };
             Reply {
                 status,
@@ -256,9 +257,7 @@ pub fn example_reply_with(
         (None, Some(schema), _) if preference.dynamic => {
             ReplyBody::Json(dynamic_body(spec, schema, seed, realism))
         }
-        (None, Some(schema), _) => {
-            ReplyBody::Json(generate::value_for(spec, spec.schema_value(schema)))
-        }
+        (None, Some(schema), _) => ReplyBody::Json(generate::value_for(spec, schema)),
         (None, None, _) => ReplyBody::Json(Value::Null),
     };
     let reply = Reply {
@@ -278,11 +277,10 @@ const DYNAMIC_ATTEMPTS: u64 = 16;
 /// then from seeds derived from it) that is valid once finished, or valid unfinished; the
 /// deterministic value when no draw is.
 fn dynamic_body(spec: &Spec, schema: &CompiledSchema, seed: u64, realism: &dyn Realism) -> Value {
-    let source = spec.schema_value(schema);
     valid_draw(schema, seed, realism, |seed| {
-        dynamic::value(spec, source, seed, realism)
+        dynamic::value(spec, schema, seed, realism)
     })
-    .unwrap_or_else(|| generate::value_for(spec, source))
+    .unwrap_or_else(|| generate::value_for(spec, schema))
 }
 
 /// A few seeded events of the stream's item schema, in the order the domain suggests, then
@@ -293,7 +291,6 @@ fn dynamic_events(
     seed: u64,
     realism: &dyn Realism,
 ) -> Vec<Value> {
-    let source = spec.schema_value(item);
     let mut types: Vec<Option<&str>> = realism.event_types().into_iter().map(Some).collect();
     if types.is_empty() {
         types = vec![None; 4];
@@ -304,9 +301,9 @@ fn dynamic_events(
         .map(|(i, event_type)| {
             let seed = seed.wrapping_add((i as u64 + 1).wrapping_mul(0x9e37_79b9));
             valid_draw(item, seed, realism, |seed| {
-                dynamic::event(spec, source, seed, realism, *event_type)
+                dynamic::event(spec, item, seed, realism, *event_type)
             })
-            .unwrap_or_else(|| generate::value_for(spec, source))
+            .unwrap_or_else(|| generate::value_for(spec, item))
         })
         .collect();
     let mut finished = events.clone();

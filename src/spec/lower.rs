@@ -5,6 +5,7 @@
 use http::Method;
 use serde_json::{Map, Value};
 
+use super::direction::{Direction, strip_write_only};
 use super::normalize::escape_pointer_token as escape;
 use super::normalize::{escape_pointer_token, resolve_refs_at};
 use super::schema::{CompiledSchema, SchemaCompiler};
@@ -175,6 +176,18 @@ pub struct NamedExample {
     pub value: Value,
 }
 
+impl NamedExample {
+    /// Where the example's value sits under its media type object (`example` for the single
+    /// one, read under the name `default`), for warnings.
+    fn pointer_suffix(&self) -> String {
+        if self.name == "default" {
+            "example".into()
+        } else {
+            format!("examples/{}/value", escape_pointer_token(&self.name))
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SecurityRequirement {
     /// All of these must be satisfied together.
@@ -308,7 +321,16 @@ impl Lowering<'_> {
     /// The schema at `pointer`, compiled; one the validator refuses is replaced by a schema
     /// that accepts everything (with a warning), so the rest of the document is served.
     fn compile(&self, pointer: &str) -> Result<CompiledSchema, SpecError> {
-        match self.compiler.compile(pointer) {
+        self.compile_for(pointer, Direction::Any)
+    }
+
+    /// [`Lowering::compile`] against the copy of the document for `direction`.
+    fn compile_for(
+        &self,
+        pointer: &str,
+        direction: Direction,
+    ) -> Result<CompiledSchema, SpecError> {
+        match self.compiler.compile_for(pointer, direction) {
             Ok(schema) => Ok(schema),
             Err(error) => {
                 let why = match error {
@@ -317,7 +339,9 @@ impl Lowering<'_> {
                     }
                 };
                 self.warn(pointer, format!("{why}; values here are not checked"));
-                self.compiler.accept_all(pointer)
+                let mut schema = self.compiler.accept_all(pointer)?;
+                schema.direction = direction;
+                Ok(schema)
             }
         }
     }
@@ -476,7 +500,7 @@ impl Lowering<'_> {
                 .get("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            content: self.content(body, &pointer)?,
+            content: self.content(body, &pointer, Direction::Request)?,
         })
     }
 
@@ -519,13 +543,18 @@ impl Lowering<'_> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-                content: self.content(response, &response_pointer)?,
+                content: self.content(response, &response_pointer, Direction::Response)?,
             });
         }
         Ok(lowered)
     }
 
-    fn content(&self, holder: &Value, pointer: &str) -> Result<Vec<MediaType>, SpecError> {
+    fn content(
+        &self,
+        holder: &Value,
+        pointer: &str,
+        direction: Direction,
+    ) -> Result<Vec<MediaType>, SpecError> {
         let Some(content) = holder.get("content") else {
             return Ok(Vec::new());
         };
@@ -537,21 +566,42 @@ impl Lowering<'_> {
             let media_pointer = format!("{pointer}/content/{}", escape_pointer_token(media_type));
             let compile = |key: &str| -> Result<Option<CompiledSchema>, SpecError> {
                 match media.get(key) {
-                    Some(_) => Ok(Some(self.compile(&format!("{media_pointer}/{key}"))?)),
+                    Some(_) => Ok(Some(
+                        self.compile_for(&format!("{media_pointer}/{key}"), direction)?,
+                    )),
                     None => Ok(None),
                 }
             };
             let (item_schema, item_envelope) =
                 match self.event_payload_pointer(media, &media_pointer) {
-                    Some(payload) => (Some(self.compile(&payload)?), compile("itemSchema")?),
+                    Some(payload) => (
+                        Some(self.compile_for(&payload, direction)?),
+                        compile("itemSchema")?,
+                    ),
                     None => (compile("itemSchema")?, None),
                 };
+            let mut examples = self.examples(media, media_type);
+            if direction == Direction::Response
+                && let Some(schema) = media.get("schema")
+            {
+                let mut warnings = self.warnings.borrow_mut();
+                for example in &mut examples {
+                    let at = format!("{media_pointer}/{}", example.pointer_suffix());
+                    strip_write_only(
+                        self.document,
+                        schema,
+                        &mut example.value,
+                        &at,
+                        &mut warnings,
+                    );
+                }
+            }
             media_types.push(MediaType {
                 media_type: media_type.to_ascii_lowercase(),
                 schema: compile("schema")?,
                 item_schema,
                 item_envelope,
-                examples: self.examples(media, media_type),
+                examples,
             });
         }
         Ok(media_types)

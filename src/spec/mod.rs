@@ -5,12 +5,14 @@
 //! (operations with parameters, bodies and responses, every schema compiled once). Nothing in
 //! here runs per request except [`Spec::route`] and the compiled validators.
 
+mod direction;
 mod document;
 mod lower;
 mod normalize;
 mod router;
 mod schema;
 
+pub use direction::Direction;
 pub use document::OpenApiVersion;
 pub use lower::{
     MediaType, Operation, ParamLocation, Parameter, RequestBody, Response, SecurityRequirement,
@@ -89,6 +91,12 @@ pub struct Spec {
     warnings: Vec<SpecWarning>,
     /// The normalised document, kept for `$ref` resolution when generating examples.
     document: Arc<Value>,
+    /// Its request and response copies (see `direction`): the same `Arc` where identical.
+    request_document: Arc<Value>,
+    response_document: Arc<Value>,
+    /// Every `oneOf` branch of the response copy, compiled by pointer, so a generated value
+    /// can be checked to match exactly one branch.
+    branches: std::collections::HashMap<String, CompiledSchema>,
 }
 
 impl Spec {
@@ -110,10 +118,21 @@ impl Spec {
         let (raw, version) = document::parse(text, origin)?;
         let mut warnings = Vec::new();
         let document = Arc::new(normalize::normalize(raw, version, origin, &mut warnings)?);
-        let lowered = {
-            let compiler = schema::SchemaCompiler::new(&document, origin)?;
-            lower::lower(&document, &compiler, origin, version)?
+        let (request, response) = direction::variants(&document);
+        let (lowered, branches) = {
+            let compiler = schema::SchemaCompiler::with_directions(
+                &document,
+                request.as_ref(),
+                response.as_ref(),
+                origin,
+            )?;
+            let lowered = lower::lower(&document, &compiler, origin, version)?;
+            let branches = one_of_branches(response.as_ref().unwrap_or(&document), &compiler);
+            (lowered, branches)
         };
+        let shared = |copy: Option<Value>| copy.map_or_else(|| document.clone(), Arc::new);
+        let request_document = shared(request);
+        let response_document = shared(response);
         warnings.extend(lowered.warnings);
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
@@ -139,6 +158,9 @@ impl Spec {
             router,
             warnings,
             document,
+            request_document,
+            response_document,
+            branches,
         })
     }
 
@@ -160,15 +182,89 @@ impl Spec {
         self.router.route(method, path)
     }
 
-    /// The schema a compiled schema was built from, as written in the (normalised) document.
+    /// The schema a compiled schema was built from, as written in the (normalised) copy of
+    /// the document for its direction.
     pub fn schema_value(&self, schema: &CompiledSchema) -> &Value {
-        self.document
+        self.document(schema.direction)
             .pointer(&schema.pointer)
             .unwrap_or(&Value::Bool(true))
+    }
+
+    /// The normalised document as values travelling in `direction` see it.
+    pub fn document(&self, direction: Direction) -> &Value {
+        match direction {
+            Direction::Any => &self.document,
+            Direction::Request => &self.request_document,
+            Direction::Response => &self.response_document,
+        }
+    }
+
+    /// The compiled `oneOf` branch at `pointer` of the response copy, if there is one.
+    pub fn branch(&self, pointer: &str) -> Option<&CompiledSchema> {
+        self.branches.get(pointer)
     }
 
     /// Resolves a local `$ref` chain starting at `value` (a schema, example or response).
     pub fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
         normalize::resolve_refs(&self.document, value)
     }
+}
+
+pub use normalize::escape_pointer_token;
+
+/// Follows a local `$ref` chain in `document`, returning the target and its pointer.
+pub fn resolve_at<'a>(
+    document: &'a Value,
+    value: &'a Value,
+    pointer: String,
+) -> (&'a Value, String) {
+    normalize::resolve_refs_at(document, value, pointer)
+}
+
+/// Every `oneOf` branch of `document` (literal data excepted), compiled against the response
+/// copy; a branch the validator refuses is left out (generation then does not check it).
+fn one_of_branches(
+    document: &Value,
+    compiler: &SchemaCompiler<'_>,
+) -> std::collections::HashMap<String, CompiledSchema> {
+    fn walk(value: &Value, pointer: &mut String, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if normalize::LITERAL_KEYWORDS.contains(&key.as_str()) || key.starts_with("x-")
+                    {
+                        continue;
+                    }
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&normalize::escape_pointer_token(key));
+                    if key == "oneOf"
+                        && let Value::Array(branches) = child
+                    {
+                        found.extend((0..branches.len()).map(|i| format!("{pointer}/{i}")));
+                    }
+                    walk(child, pointer, found);
+                    pointer.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    let len = pointer.len();
+                    pointer.push_str(&format!("/{index}"));
+                    walk(child, pointer, found);
+                    pointer.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(document, &mut String::new(), &mut found);
+    found
+        .into_iter()
+        .filter_map(|pointer| {
+            let schema = compiler.compile_for(&pointer, Direction::Response).ok()?;
+            Some((pointer, schema))
+        })
+        .collect()
 }

@@ -62,7 +62,7 @@ fn degrade(
 }
 
 /// Keywords whose values are data, not document structure.
-const LITERAL_KEYWORDS: &[&str] = &["example", "examples", "default", "const", "enum"];
+pub(super) const LITERAL_KEYWORDS: &[&str] = &["example", "examples", "default", "const", "enum"];
 
 fn degrade_schema_node(
     map: &mut Map<String, Value>,

@@ -10,14 +10,20 @@ use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Value, json};
 
 use super::SpecError;
+pub use super::direction::Direction;
 
 const DOCUMENT_URI: &str = "urn:evalmock:spec";
+/// The request and response copies of the document (see `direction`), when they differ.
+const REQUEST_URI: &str = "urn:evalmock:request";
+const RESPONSE_URI: &str = "urn:evalmock:response";
 
 /// A compiled schema and where it lives in the document.
 #[derive(Clone)]
 pub struct CompiledSchema {
     /// JSON pointer of the schema in the document, for messages.
     pub pointer: String,
+    /// Which copy of the document the schema was compiled against (and is read from).
+    pub direction: Direction,
     validator: Arc<Validator>,
 }
 
@@ -42,6 +48,9 @@ impl CompiledSchema {
 pub struct SchemaCompiler<'doc> {
     registry: Registry<'doc>,
     origin: String,
+    /// The base URI of each direction's copy (the document's own where a copy is identical).
+    request_uri: &'static str,
+    response_uri: &'static str,
 }
 
 impl std::fmt::Debug for SchemaCompiler<'_> {
@@ -54,9 +63,23 @@ impl std::fmt::Debug for SchemaCompiler<'_> {
 
 impl<'doc> SchemaCompiler<'doc> {
     pub fn new(document: &'doc Value, origin: &str) -> Result<Self, SpecError> {
+        Self::with_directions(document, None, None, origin)
+    }
+
+    /// A compiler that also knows the document's request and response copies, where they
+    /// differ from it, so [`SchemaCompiler::compile_for`] can compile against them.
+    pub fn with_directions(
+        document: &'doc Value,
+        request: Option<&'doc Value>,
+        response: Option<&'doc Value>,
+        origin: &str,
+    ) -> Result<Self, SpecError> {
+        let mut resources = vec![(DOCUMENT_URI, document)];
+        resources.extend(request.map(|r| (REQUEST_URI, r)));
+        resources.extend(response.map(|r| (RESPONSE_URI, r)));
         let registry = Registry::new()
             .draft(Draft::Draft202012)
-            .add(DOCUMENT_URI, document)
+            .extend(resources)
             .and_then(|builder| builder.prepare())
             .map_err(|e| SpecError::Invalid {
                 origin: origin.to_string(),
@@ -66,13 +89,39 @@ impl<'doc> SchemaCompiler<'doc> {
         Ok(SchemaCompiler {
             registry,
             origin: origin.to_string(),
+            request_uri: if request.is_some() {
+                REQUEST_URI
+            } else {
+                DOCUMENT_URI
+            },
+            response_uri: if response.is_some() {
+                RESPONSE_URI
+            } else {
+                DOCUMENT_URI
+            },
         })
     }
 
     /// Compiles the schema at `pointer` (which must exist in the document).
     pub fn compile(&self, pointer: &str) -> Result<CompiledSchema, SpecError> {
-        let wrapper = json!({ "$ref": format!("{DOCUMENT_URI}#{}", encode_fragment(pointer)) });
-        self.build(&wrapper, pointer, "invalid schema")
+        self.compile_for(pointer, Direction::Any)
+    }
+
+    /// Compiles the schema at `pointer` against the copy of the document for `direction`.
+    pub fn compile_for(
+        &self,
+        pointer: &str,
+        direction: Direction,
+    ) -> Result<CompiledSchema, SpecError> {
+        let uri = match direction {
+            Direction::Any => DOCUMENT_URI,
+            Direction::Request => self.request_uri,
+            Direction::Response => self.response_uri,
+        };
+        let wrapper = json!({ "$ref": format!("{uri}#{}", encode_fragment(pointer)) });
+        let mut schema = self.build(&wrapper, pointer, "invalid schema")?;
+        schema.direction = direction;
+        Ok(schema)
     }
 
     /// A schema that accepts every value, standing in (under `pointer`, for messages) for one
@@ -103,6 +152,7 @@ impl<'doc> SchemaCompiler<'doc> {
             })?;
         Ok(CompiledSchema {
             pointer: pointer.to_string(),
+            direction: Direction::Any,
             validator: Arc::new(validator),
         })
     }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod any_spec;
+mod any_spec_generation;
 mod auth;
 mod browser;
 mod cli;
