@@ -13,12 +13,18 @@ use crate::spec::{ParamLocation, SecurityRequirement, SecurityScheme};
 /// Why a request is not authenticated. Each renders to a 401 with its own message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFailure {
+    /// `what`: the header, query parameter or cookie that should carry the credential.
     Missing {
-        header: String,
+        what: String,
     },
-    Empty,
+    /// `what` is sent with no value.
+    Empty {
+        what: String,
+    },
     /// `Bearer` with nothing usable after it, or a token holding whitespace.
     Malformed,
+    /// `Basic` credentials that are not base64 of `user:password`.
+    MalformedBasic,
     /// `Basic ...` where a bearer token is expected, or a bare value that is not an API key.
     WrongScheme {
         expected: &'static str,
@@ -34,7 +40,9 @@ impl AuthFailure {
     pub fn code(&self) -> &'static str {
         match self {
             AuthFailure::Missing { .. } => "MISSING_CREDENTIALS",
-            AuthFailure::Empty | AuthFailure::Malformed => "MALFORMED_CREDENTIALS",
+            AuthFailure::Empty { .. } | AuthFailure::Malformed | AuthFailure::MalformedBasic => {
+                "MALFORMED_CREDENTIALS"
+            }
             AuthFailure::WrongScheme { .. } => "UNSUPPORTED_AUTH_SCHEME",
             AuthFailure::Revoked => "REVOKED_API_KEY",
             AuthFailure::Unrecognised => "INVALID_API_KEY",
@@ -44,11 +52,12 @@ impl AuthFailure {
 
     pub fn message(&self) -> String {
         match self {
-            AuthFailure::Missing { header } => {
-                format!("no credentials: the {header} header is missing")
-            }
-            AuthFailure::Empty => "the Authorization header is empty".into(),
+            AuthFailure::Missing { what } => format!("no credentials: {what} is missing"),
+            AuthFailure::Empty { what } => format!("{what} is empty"),
             AuthFailure::Malformed => "the Authorization header is malformed".into(),
+            AuthFailure::MalformedBasic => {
+                "the Basic credentials are not base64 of `user:password`".into()
+            }
             AuthFailure::WrongScheme { expected } => {
                 format!("the Authorization header must use the {expected} scheme")
             }
@@ -66,6 +75,12 @@ impl AuthFailure {
         match (self, key_hint) {
             (AuthFailure::Revoked, _) => {
                 "Create a new API key in the dashboard and use it instead.".into()
+            }
+            (AuthFailure::Missing { what }, _) if !what.contains("Authorization") => {
+                format!("Send {what} with your API key.")
+            }
+            (AuthFailure::MalformedBasic, _) | (AuthFailure::WrongScheme { expected: "Basic" }, _) => {
+                "Send `Authorization: Basic <base64 of user:password>`.".into()
             }
             (_, Some(hint)) => format!("Send `Authorization: Bearer <your API key>` ({hint})."),
             (_, None) => "Send `Authorization: Bearer <your API key>`.".into(),
@@ -210,9 +225,8 @@ fn credential(
         SecurityScheme::Basic { .. } => {
             let value = authorization(headers)?;
             match value.split_once(' ') {
-                Some((word, rest))
-                    if word.eq_ignore_ascii_case("basic") && !rest.trim().is_empty() =>
-                {
+                Some((word, rest)) if word.eq_ignore_ascii_case("basic") => {
+                    basic_user(rest.trim()).ok_or(AuthFailure::MalformedBasic)?;
                     Ok(rest.trim().to_string())
                 }
                 _ => Err(AuthFailure::WrongScheme { expected: "Basic" }),
@@ -233,20 +247,25 @@ fn credential(
                         .find(|(k, _)| k == parameter.as_str())
                         .map(|(_, v)| v.into_owned())
                 }),
-                ParamLocation::Cookie | ParamLocation::Path => headers
-                    .get_all(http::header::COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(';'))
-                    .filter_map(|pair| pair.trim().split_once('='))
-                    .find(|(k, _)| k == parameter)
-                    .map(|(_, v)| v.to_string()),
+                ParamLocation::Cookie | ParamLocation::Path => {
+                    crate::decode::cookie_pairs(headers)
+                        .find(|(k, _)| k == parameter)
+                        .map(|(_, v)| v.to_string())
+                }
             };
             match found {
                 None => Err(AuthFailure::Missing {
-                    header: parameter.clone(),
+                    what: match location {
+                        ParamLocation::Query => format!("the `{parameter}` query parameter"),
+                        ParamLocation::Cookie | ParamLocation::Path => {
+                            format!("the `{parameter}` cookie")
+                        }
+                        ParamLocation::Header => format!("the `{parameter}` header"),
+                    },
                 }),
-                Some(v) if v.trim().is_empty() => Err(AuthFailure::Empty),
+                Some(v) if v.trim().is_empty() => Err(AuthFailure::Empty {
+                    what: format!("the `{parameter}` {location}"),
+                }),
                 Some(v) => Ok(v.trim().to_string()),
             }
         }
@@ -256,16 +275,30 @@ fn credential(
 fn authorization(headers: &HeaderMap) -> Result<&str, AuthFailure> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let value = values.next().ok_or(AuthFailure::Missing {
-        header: "Authorization".into(),
+        what: "the Authorization header".into(),
     })?;
     if values.next().is_some() {
         return Err(AuthFailure::Ambiguous);
     }
     let value = value.to_str().map_err(|_| AuthFailure::Malformed)?.trim();
     if value.is_empty() {
-        return Err(AuthFailure::Empty);
+        return Err(AuthFailure::Empty {
+            what: "the Authorization header".into(),
+        });
     }
     Ok(value)
+}
+
+/// The user of `Basic` credentials: base64 (standard alphabet, padded) of `user:password`
+/// with a non-empty user; `None` when the credentials are not that.
+fn basic_user(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, _password) = text.split_once(':')?;
+    (!user.is_empty()).then(|| user.to_string())
 }
 
 #[cfg(test)]
@@ -312,7 +345,10 @@ mod tests {
     #[test]
     fn missing_empty_malformed_and_other_schemes_are_refused() {
         assert!(matches!(check(None), Err(AuthFailure::Missing { .. })));
-        assert_eq!(check(Some("   ")), Err(AuthFailure::Empty));
+        assert_eq!(
+            check(Some("   ")).map_err(|f| f.message()),
+            Err("the Authorization header is empty".to_string())
+        );
         assert_eq!(check(Some("Bearer")), Err(AuthFailure::Malformed));
         assert_eq!(check(Some("Bearer ")), Err(AuthFailure::Malformed));
         assert_eq!(check(Some("Bearer a b")), Err(AuthFailure::Malformed));

@@ -59,6 +59,7 @@ pub(crate) mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod decode;
 pub mod contract;
 pub mod domain;
 pub mod engine;
