@@ -79,7 +79,8 @@ impl AuthFailure {
             (AuthFailure::Missing { what }, _) if !what.contains("Authorization") => {
                 format!("Send {what} with your API key.")
             }
-            (AuthFailure::MalformedBasic, _) | (AuthFailure::WrongScheme { expected: "Basic" }, _) => {
+            (AuthFailure::MalformedBasic, _)
+            | (AuthFailure::WrongScheme { expected: "Basic" }, _) => {
                 "Send `Authorization: Basic <base64 of user:password>`.".into()
             }
             (_, Some(hint)) => format!("Send `Authorization: Bearer <your API key>` ({hint})."),
@@ -224,13 +225,12 @@ fn credential(
         }
         SecurityScheme::Basic { .. } => {
             let value = authorization(headers)?;
-            match value.split_once(' ') {
-                Some((word, rest)) if word.eq_ignore_ascii_case("basic") => {
-                    basic_user(rest.trim()).ok_or(AuthFailure::MalformedBasic)?;
-                    Ok(rest.trim().to_string())
-                }
-                _ => Err(AuthFailure::WrongScheme { expected: "Basic" }),
+            let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
+            if !word.eq_ignore_ascii_case("basic") {
+                return Err(AuthFailure::WrongScheme { expected: "Basic" });
             }
+            basic_user(rest.trim()).ok_or(AuthFailure::MalformedBasic)?;
+            Ok(rest.trim().to_string())
         }
         SecurityScheme::ApiKey {
             location,
@@ -247,11 +247,9 @@ fn credential(
                         .find(|(k, _)| k == parameter.as_str())
                         .map(|(_, v)| v.into_owned())
                 }),
-                ParamLocation::Cookie | ParamLocation::Path => {
-                    crate::decode::cookie_pairs(headers)
-                        .find(|(k, _)| k == parameter)
-                        .map(|(_, v)| v.to_string())
-                }
+                ParamLocation::Cookie | ParamLocation::Path => crate::decode::cookie_pairs(headers)
+                    .find(|(k, _)| k == parameter)
+                    .map(|(_, v)| v.to_string()),
             };
             match found {
                 None => Err(AuthFailure::Missing {
@@ -373,5 +371,166 @@ mod tests {
             false,
         );
         assert_eq!(result, Ok(Principal::Full));
+    }
+
+    fn run(
+        requirements: Vec<Vec<SecurityScheme>>,
+        headers: &[(&str, &str)],
+        query: Option<&str>,
+    ) -> Result<Principal, AuthFailure> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+        let requirements: Vec<SecurityRequirement> = requirements
+            .into_iter()
+            .map(|schemes| SecurityRequirement { schemes })
+            .collect();
+        authenticate(
+            &requirements,
+            &map,
+            query,
+            &FixtureStore::default(),
+            &AuthSettings::default(),
+            false,
+        )
+    }
+
+    fn api_key(location: ParamLocation, parameter: &str) -> SecurityScheme {
+        SecurityScheme::ApiKey {
+            name: "key".into(),
+            location,
+            parameter: parameter.into(),
+        }
+    }
+
+    fn basic() -> SecurityScheme {
+        SecurityScheme::Basic {
+            name: "basic".into(),
+        }
+    }
+
+    fn missing(what: &str) -> Result<Principal, AuthFailure> {
+        Err(AuthFailure::Missing { what: what.into() })
+    }
+
+    #[test]
+    fn an_api_key_is_read_from_its_header_query_parameter_or_cookie_only() {
+        let header = || vec![vec![api_key(ParamLocation::Header, "X-Key")]];
+        assert_eq!(run(header(), &[("x-key", "k")], None), Ok(Principal::Full));
+        assert_eq!(
+            run(header(), &[], Some("X-Key=k")),
+            missing("the `X-Key` header")
+        );
+        assert_eq!(
+            run(header(), &[("x-key", "  ")], None),
+            Err(AuthFailure::Empty {
+                what: "the `X-Key` header".into()
+            })
+        );
+
+        let query = || vec![vec![api_key(ParamLocation::Query, "api_key")]];
+        assert_eq!(
+            run(query(), &[], Some("a=1&api_key=k%20")),
+            Ok(Principal::Full)
+        );
+        assert_eq!(
+            run(query(), &[("api_key", "k")], Some("x=1")),
+            missing("the `api_key` query parameter")
+        );
+        assert_eq!(
+            run(query(), &[], None),
+            missing("the `api_key` query parameter")
+        );
+        assert_eq!(
+            run(query(), &[], Some("api_key=")),
+            Err(AuthFailure::Empty {
+                what: "the `api_key` query".into()
+            })
+        );
+
+        let cookie = || vec![vec![api_key(ParamLocation::Cookie, "sid")]];
+        assert_eq!(
+            run(cookie(), &[("cookie", "a=1; sid=k")], None),
+            Ok(Principal::Full)
+        );
+        assert_eq!(
+            run(cookie(), &[("cookie", "sidx=k")], Some("sid=k")),
+            missing("the `sid` cookie")
+        );
+        let failure = run(cookie(), &[], None).expect_err("refused");
+        assert_eq!(failure.code(), "MISSING_CREDENTIALS");
+        assert_eq!(
+            failure.message(),
+            "no credentials: the `sid` cookie is missing"
+        );
+        assert_eq!(
+            failure.suggestion(None),
+            "Send the `sid` cookie with your API key."
+        );
+    }
+
+    #[test]
+    fn basic_credentials_must_be_base64_of_user_and_password() {
+        let only_basic = || vec![vec![basic()]];
+        let with = |value: &str| run(only_basic(), &[("authorization", value)], None);
+        assert_eq!(with("Basic dXNlcjpwYXNz"), Ok(Principal::Full)); // user:pass
+        assert_eq!(with("basic dXNlcjo="), Ok(Principal::Full)); // user: (empty password)
+        assert_eq!(with("Basic bm9jb2xvbg=="), Err(AuthFailure::MalformedBasic)); // nocolon
+        assert_eq!(with("Basic OnBhc3M="), Err(AuthFailure::MalformedBasic)); // :pass
+        assert_eq!(with("Basic %%%"), Err(AuthFailure::MalformedBasic));
+        assert_eq!(with("Basic "), Err(AuthFailure::MalformedBasic));
+        assert_eq!(
+            with("Bearer t"),
+            Err(AuthFailure::WrongScheme { expected: "Basic" })
+        );
+        assert_eq!(
+            run(only_basic(), &[], None),
+            missing("the Authorization header")
+        );
+        let failure = AuthFailure::MalformedBasic;
+        assert_eq!(failure.code(), "MALFORMED_CREDENTIALS");
+        assert_eq!(
+            failure.suggestion(Some("hint")),
+            "Send `Authorization: Basic <base64 of user:password>`."
+        );
+        assert_eq!(
+            AuthFailure::WrongScheme { expected: "Basic" }.suggestion(None),
+            "Send `Authorization: Basic <base64 of user:password>`."
+        );
+        assert_eq!(basic_user("dXNlcjpwYXNz").as_deref(), Some("user"));
+    }
+
+    #[test]
+    fn requirements_are_alternatives_and_schemes_within_one_all_apply() {
+        let header = || api_key(ParamLocation::Header, "X-Key");
+        let query = || api_key(ParamLocation::Query, "k");
+        // OR: either requirement is enough; the first requirement's failure is reported.
+        let either = || vec![vec![header()], vec![basic()]];
+        assert_eq!(run(either(), &[("x-key", "v")], None), Ok(Principal::Full));
+        assert_eq!(
+            run(either(), &[("authorization", "Basic dXNlcjpwYXNz")], None),
+            Ok(Principal::Full)
+        );
+        assert_eq!(run(either(), &[], None), missing("the `X-Key` header"));
+        // AND: both schemes of one requirement.
+        let both = || vec![vec![header(), query()]];
+        assert_eq!(
+            run(both(), &[("x-key", "v")], Some("k=v")),
+            Ok(Principal::Full)
+        );
+        assert_eq!(
+            run(both(), &[("x-key", "v")], None),
+            missing("the `k` query parameter")
+        );
+        assert_eq!(run(both(), &[], Some("k=v")), missing("the `X-Key` header"));
+        // An empty requirement (`security: [{}]`) opts out.
+        assert_eq!(
+            run(vec![vec![header()], vec![]], &[], None),
+            Ok(Principal::Full)
+        );
     }
 }

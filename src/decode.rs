@@ -407,7 +407,12 @@ pub fn multipart_body(
 mod tests {
     use super::*;
 
-    fn param(location: ParamLocation, style: ParamStyle, explode: bool, types: &[&str]) -> Parameter {
+    fn param(
+        location: ParamLocation,
+        style: ParamStyle,
+        explode: bool,
+        types: &[&str],
+    ) -> Parameter {
         Parameter {
             name: "id".into(),
             location,
@@ -432,18 +437,54 @@ mod tests {
         use ParamStyle::*;
         let arr = |s, e| param(Path, s, e, &["array"]);
         let obj = |s, e| param(Path, s, e, &["object"]);
-        assert_eq!(path(&arr(Simple, false), "3,4"), Ok(serde_json::json!([3, 4])));
-        assert_eq!(path(&arr(Label, false), ".3,4"), Ok(serde_json::json!([3, 4])));
-        assert_eq!(path(&arr(Label, true), ".3.4"), Ok(serde_json::json!([3, 4])));
-        assert_eq!(path(&arr(Matrix, false), ";id=3,4"), Ok(serde_json::json!([3, 4])));
-        assert_eq!(path(&arr(Matrix, true), ";id=3;id=4"), Ok(serde_json::json!([3, 4])));
-        assert_eq!(path(&obj(Simple, false), "R,1,G,x"), Ok(serde_json::json!({"R": 1, "G": "x"})));
-        assert_eq!(path(&obj(Simple, true), "R=1,G=x"), Ok(serde_json::json!({"R": 1, "G": "x"})));
-        assert_eq!(path(&obj(Label, true), ".R=1.G=x"), Ok(serde_json::json!({"R": 1, "G": "x"})));
-        assert_eq!(path(&obj(Matrix, true), ";R=1;G=x"), Ok(serde_json::json!({"R": 1, "G": "x"})));
-        assert_eq!(path(&obj(Matrix, false), ";id=R,1"), Ok(serde_json::json!({"R": 1})));
-        assert_eq!(path(&param(Path, Matrix, false, &["integer"]), ";id=5"), Ok(serde_json::json!(5)));
-        assert_eq!(path(&param(Path, Label, false, &["integer"]), ".5"), Ok(serde_json::json!(5)));
+        assert_eq!(
+            path(&arr(Simple, false), "3,4"),
+            Ok(serde_json::json!([3, 4]))
+        );
+        assert_eq!(
+            path(&arr(Label, false), ".3,4"),
+            Ok(serde_json::json!([3, 4]))
+        );
+        assert_eq!(
+            path(&arr(Label, true), ".3.4"),
+            Ok(serde_json::json!([3, 4]))
+        );
+        assert_eq!(
+            path(&arr(Matrix, false), ";id=3,4"),
+            Ok(serde_json::json!([3, 4]))
+        );
+        assert_eq!(
+            path(&arr(Matrix, true), ";id=3;id=4"),
+            Ok(serde_json::json!([3, 4]))
+        );
+        assert_eq!(
+            path(&obj(Simple, false), "R,1,G,x"),
+            Ok(serde_json::json!({"R": 1, "G": "x"}))
+        );
+        assert_eq!(
+            path(&obj(Simple, true), "R=1,G=x"),
+            Ok(serde_json::json!({"R": 1, "G": "x"}))
+        );
+        assert_eq!(
+            path(&obj(Label, true), ".R=1.G=x"),
+            Ok(serde_json::json!({"R": 1, "G": "x"}))
+        );
+        assert_eq!(
+            path(&obj(Matrix, true), ";R=1;G=x"),
+            Ok(serde_json::json!({"R": 1, "G": "x"}))
+        );
+        assert_eq!(
+            path(&obj(Matrix, false), ";id=R,1"),
+            Ok(serde_json::json!({"R": 1}))
+        );
+        assert_eq!(
+            path(&param(Path, Matrix, false, &["integer"]), ";id=5"),
+            Ok(serde_json::json!(5))
+        );
+        assert_eq!(
+            path(&param(Path, Label, false, &["integer"]), ".5"),
+            Ok(serde_json::json!(5))
+        );
         assert!(path(&param(Path, Matrix, false, &["integer"]), "5").is_err());
         assert!(path(&param(Path, Matrix, false, &["integer"]), ";other=5").is_err());
         assert!(path(&param(Path, Label, false, &["integer"]), "5").is_err());
@@ -458,44 +499,102 @@ mod tests {
         let q = |p: &Parameter, pairs: &[(&str, &str)]| paired(p, pairs, &["other"]);
         let arr = |s, e| param(Query, s, e, &["array"]);
         let obj = |s, e| param(Query, s, e, &["object"]);
-        assert_eq!(q(&arr(Form, true), &[("id", "3"), ("id", "4")]), Ok(Some(serde_json::json!([3, 4]))));
-        assert_eq!(q(&arr(Form, false), &[("id", "3,4")]), Ok(Some(serde_json::json!([3, 4]))));
-        assert_eq!(q(&arr(SpaceDelimited, false), &[("id", "3 4")]), Ok(Some(serde_json::json!([3, 4]))));
-        assert_eq!(q(&arr(PipeDelimited, false), &[("id", "3|4")]), Ok(Some(serde_json::json!([3, 4]))));
+        assert_eq!(
+            q(&arr(Form, true), &[("id", "3"), ("id", "4")]),
+            Ok(Some(serde_json::json!([3, 4])))
+        );
+        assert_eq!(
+            q(&arr(Form, false), &[("id", "3,4")]),
+            Ok(Some(serde_json::json!([3, 4])))
+        );
+        assert_eq!(
+            q(&arr(SpaceDelimited, false), &[("id", "3 4")]),
+            Ok(Some(serde_json::json!([3, 4])))
+        );
+        assert_eq!(
+            q(&arr(PipeDelimited, false), &[("id", "3|4")]),
+            Ok(Some(serde_json::json!([3, 4])))
+        );
         assert_eq!(q(&arr(Form, true), &[("x", "3")]), Ok(None));
         assert_eq!(
-            q(&obj(DeepObject, true), &[("id[R]", "1"), ("id[G]", "x"), ("other", "1")]),
+            q(
+                &obj(DeepObject, true),
+                &[("id[R]", "1"), ("id[G]", "x"), ("other", "1")]
+            ),
             Ok(Some(serde_json::json!({"R": 1, "G": "x"})))
         );
-        assert_eq!(q(&obj(Form, false), &[("id", "R,1,G,x")]), Ok(Some(serde_json::json!({"R": 1, "G": "x"}))));
-        assert_eq!(q(&obj(Form, true), &[("R", "1"), ("other", "2")]), Ok(Some(serde_json::json!({"R": 1}))));
-        assert_eq!(q(&obj(PipeDelimited, false), &[("id", "R|1")]), Ok(Some(serde_json::json!({"R": 1}))));
+        assert_eq!(
+            q(&obj(Form, false), &[("id", "R,1,G,x")]),
+            Ok(Some(serde_json::json!({"R": 1, "G": "x"})))
+        );
+        assert_eq!(
+            q(&obj(Form, true), &[("R", "1"), ("other", "2")]),
+            Ok(Some(serde_json::json!({"R": 1})))
+        );
+        assert_eq!(
+            q(&obj(PipeDelimited, false), &[("id", "R|1")]),
+            Ok(Some(serde_json::json!({"R": 1})))
+        );
         assert_eq!(q(&obj(DeepObject, true), &[("other", "1")]), Ok(None));
     }
 
     #[test]
     fn form_bodies_coerce_fields_and_collect_repeated_names() {
         let fields = vec![
-            BodyField { name: "n".into(), types: vec!["integer".into()], item_types: vec![], comma_separated: false, json: false },
-            BodyField { name: "tags".into(), types: vec!["array".into()], item_types: vec!["integer".into()], comma_separated: false, json: false },
-            BodyField { name: "csv".into(), types: vec!["array".into()], item_types: vec![], comma_separated: true, json: false },
+            BodyField {
+                name: "n".into(),
+                types: vec!["integer".into()],
+                item_types: vec![],
+                comma_separated: false,
+                json: false,
+            },
+            BodyField {
+                name: "tags".into(),
+                types: vec!["array".into()],
+                item_types: vec!["integer".into()],
+                comma_separated: false,
+                json: false,
+            },
+            BodyField {
+                name: "csv".into(),
+                types: vec!["array".into()],
+                item_types: vec![],
+                comma_separated: true,
+                json: false,
+            },
         ];
         assert_eq!(
             form_body(b"n=3&tags=1&tags=2&csv=a,b&free=x+y", &fields),
             serde_json::json!({"n": 3, "tags": [1, 2], "csv": ["a", "b"], "free": "x y"})
         );
-        assert_eq!(form_body(b"n=1&n=2", &fields), serde_json::json!({"n": [1, 2]}));
+        assert_eq!(
+            form_body(b"n=1&n=2", &fields),
+            serde_json::json!({"n": [1, 2]})
+        );
     }
 
     #[test]
     fn multipart_bodies_read_fields_and_files() {
-        let fields = vec![BodyField { name: "n".into(), types: vec!["integer".into()], item_types: vec![], comma_separated: false, json: false }];
+        let fields = vec![BodyField {
+            name: "n".into(),
+            types: vec!["integer".into()],
+            item_types: vec![],
+            comma_separated: false,
+            json: false,
+        }];
         let body = "--XX\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n7\r\n--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\nabc\r\n--XX--\r\n";
         assert_eq!(
             multipart_body(body.as_bytes(), "multipart/form-data; boundary=XX", &fields),
             Ok(serde_json::json!({"n": 7, "file": "abc"}))
         );
         assert!(multipart_body(body.as_bytes(), "multipart/form-data", &fields).is_err());
-        assert!(multipart_body(b"--XX\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n7", "multipart/form-data; boundary=XX", &fields).is_err());
+        assert!(
+            multipart_body(
+                b"--XX\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n7",
+                "multipart/form-data; boundary=XX",
+                &fields
+            )
+            .is_err()
+        );
     }
 }

@@ -583,7 +583,9 @@ impl Lowering<'_> {
             Some(written) => ParamStyle::parse(written).unwrap_or_else(|| {
                 self.warn(
                     &format!("{pointer}/style"),
-                    format!("`style: {written}` is not an OpenAPI style; the {location} default is used"),
+                    format!(
+                        "`style: {written}` is not an OpenAPI style; the {location} default is used"
+                    ),
                 );
                 default_style
             }),

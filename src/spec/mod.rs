@@ -14,8 +14,8 @@ mod servers;
 
 pub use document::OpenApiVersion;
 pub use lower::{
-    BodyField, BodyKind, MediaType, Operation, ParamLocation, ParamStyle, Parameter, RequestBody, Response,
-    SecurityRequirement, SecurityScheme,
+    BodyField, BodyKind, MediaType, Operation, ParamLocation, ParamStyle, Parameter, RequestBody,
+    Response, SecurityRequirement, SecurityScheme,
 };
 pub use router::RouteMatch;
 pub use schema::{CompiledSchema, SchemaCompiler};
