@@ -131,7 +131,7 @@ fn styled(param: &Parameter, raw: &str) -> Result<Value, String> {
         }
         ParamStyle::Label => (
             raw.strip_prefix('.')
-                .ok_or_else(|| format!("must be written `.value` (label style)"))?,
+                .ok_or_else(|| "must be written `.value` (label style)".to_string())?,
             '.',
         ),
         _ => (raw, ','),
@@ -141,6 +141,7 @@ fn styled(param: &Parameter, raw: &str) -> Result<Value, String> {
     }
     match shape(param) {
         Shape::Scalar => Ok(coerce_scalar(&param.types, body)),
+        Shape::Array if body.is_empty() => Ok(Value::Array(Vec::new())),
         Shape::Array => {
             let separator = if param.explode {
                 exploded_separator
@@ -199,6 +200,7 @@ fn paired(
             [] => None,
             // One value holds the whole list (`ids=3,4`), also when exploded: a client that
             // sends it so means the list.
+            [""] => Some(Value::Array(Vec::new())),
             [one] => Some(array(param, one.split(separator).collect())),
             many => Some(array(param, many.to_vec())),
         }),
@@ -235,7 +237,7 @@ fn paired(
 /// `R,100,G,200` -> `[(R, 100), (G, 200)]`.
 fn key_value_list(list: &str, separator: char) -> Result<Vec<(&str, &str)>, String> {
     let parts: Vec<&str> = list.split(separator).collect();
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return Err(format!(
             "`{list}` must be a list of key{separator}value pairs"
         ));
@@ -274,10 +276,24 @@ fn json_or_string(text: &str) -> Value {
 /// as none of them.
 pub fn coerce_scalar(types: &[String], raw: &str) -> Value {
     let allows = |t: &str| types.iter().any(|x| x == t);
-    if allows("integer")
-        && let Ok(n) = raw.parse::<i64>()
-    {
-        return Value::from(n);
+    if allows("integer") {
+        if let Ok(n) = raw.parse::<i64>() {
+            return Value::from(n);
+        }
+        if let Ok(n) = raw.parse::<u64>() {
+            return Value::from(n);
+        }
+        // Beyond 64 bits: still a whole number, kept as a float so bounds can be checked.
+        let digits = raw.strip_prefix('-').unwrap_or(raw);
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Some(n) = raw
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+        {
+            return Value::Number(n);
+        }
     }
     if allows("number")
         && let Some(n) = raw

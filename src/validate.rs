@@ -172,8 +172,12 @@ fn validate_body(
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    // An empty text or form body is a value (`""`, `{}`) when its Content-Type says so.
+    let typed_non_json = content_type
+        .and_then(|ct| match_media_type(&declared.content, ct))
+        .is_some_and(|m| matches!(BodyKind::of(&m.media_type), BodyKind::Text | BodyKind::Form));
     let body_is_empty = input.body.iter().all(u8::is_ascii_whitespace);
-    if body_is_empty {
+    if body_is_empty && !typed_non_json {
         // An absent body cannot satisfy a schema with required fields, whatever `required` says.
         let needs_body = declared.required
             || declared
@@ -220,10 +224,7 @@ fn validate_body(
     };
     let content_type = content_type.unwrap_or_default();
     let body: Value = match BodyKind::of(content_type) {
-        BodyKind::Json => match json_body(input.body, violations) {
-            Some(body) => body,
-            None => return None,
-        },
+        BodyKind::Json => json_body(input.body, violations)?,
         BodyKind::Form => crate::decode::form_body(input.body, &media.fields),
         BodyKind::Multipart => {
             match crate::decode::multipart_body(input.body, content_type, &media.fields) {
