@@ -68,5 +68,37 @@ start --spec "$VENDOR"
 echo "== schemathesis: the vendor's document, served as it is"
 count st "$VENDOR" --url "http://127.0.0.1:$PORT" --exclude-checks positive_data_acceptance
 
+# 3. Schemathesis over our own corpus (tests/data/specs/: one small document per feature of
+#    the generic request model and per real-world shape), each served alone with --spec,
+#    response-side checks only: whatever schemathesis sends, every answer must be declared
+#    and valid for the document. A small budget keeps the whole script within minutes.
+CORPUS_CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
+# Positive data only: an invalid request to an operation that declares no 4xx gets the
+# mock's marked 400 by design (issue 14 item 2), which status_code_conformance would flag.
+# Credentials that satisfy the corpus's apiKey-header and bearer/oauth2 schemes are sent, as a
+# client of those APIs would (without them, operations declaring no 401 get the marked 400).
+# Documents known to fail for a reason outside the request model, with the reason:
+# - no-responses-3.1.yaml: `POST /jobs/{jobId}` declares no responses at all (valid in 3.1),
+#   so every answer is the mock's marked problem, which no status check can accept.
+# - undeclared-path-param.yaml: schemathesis refuses the document itself (an undeclared path
+#   parameter is what it exists to test; evalmock serves it with a warning).
+# - bodies.yaml: schemathesis names extra multipart parts with arbitrary Unicode, which
+#   multer's part-header parser refuses, so evalmock answers MALFORMED_BODY (an open gap).
+EXPECTED_FAILURES=" no-responses-3.1.yaml undeclared-path-param.yaml bodies.yaml "
+for doc in tests/data/specs/*.yaml; do
+  name=$(basename "$doc")
+  start --spec "$doc"
+  echo "== schemathesis: corpus $name"
+  if "$VENV/bin/st" run "$doc" --url "http://127.0.0.1:$PORT" --seed "$SEED" -n "${CORPUS_EXAMPLES:-10}" \
+      --checks "$CORPUS_CHECKS" --generation-database none --phases examples,fuzzing --mode positive \
+      -H "Authorization: Bearer schemathesis" -H "X-API-Key: schemathesis"; then
+    passed=$((passed + 1))
+  elif [[ "$EXPECTED_FAILURES" == *" $name "* ]]; then
+    echo "   (expected failure, see EXPECTED_FAILURES)"
+  else
+    failed=$((failed + 1))
+  fi
+done
+
 echo "contract-checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

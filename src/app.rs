@@ -115,6 +115,8 @@ pub struct CheckReport {
     pub recordings: usize,
     /// What the specs serve in a degraded way: (spec origin, warning).
     pub warnings: Vec<(String, crate::spec::SpecWarning)>,
+    /// Callbacks and webhooks the specs describe, listed and not served: (spec origin, entry).
+    pub not_served: Vec<(String, String)>,
 }
 
 /// Loads and validates spec and fixtures offline, exactly as `serve` would at start-up.
@@ -145,6 +147,16 @@ pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
             .scenarios
             .get(crate::scenarios::REPLAY)
             .map_or(0, |s| s.rules.len()),
+        not_served: world
+            .versions()
+            .iter()
+            .flat_map(|v| {
+                v.spec
+                    .not_served()
+                    .iter()
+                    .map(|entry| (v.spec.origin.clone(), entry.clone()))
+            })
+            .collect(),
         warnings: world
             .spec_warnings()
             .map(|(origin, w)| (origin.to_string(), w.clone()))

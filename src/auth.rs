@@ -13,12 +13,18 @@ use crate::spec::{ParamLocation, SecurityRequirement, SecurityScheme};
 /// Why a request is not authenticated. Each renders to a 401 with its own message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFailure {
+    /// `what`: the header, query parameter or cookie that should carry the credential.
     Missing {
-        header: String,
+        what: String,
     },
-    Empty,
+    /// `what` is sent with no value.
+    Empty {
+        what: String,
+    },
     /// `Bearer` with nothing usable after it, or a token holding whitespace.
     Malformed,
+    /// `Basic` credentials that are not base64 of `user:password`.
+    MalformedBasic,
     /// `Basic ...` where a bearer token is expected, or a bare value that is not an API key.
     WrongScheme {
         expected: &'static str,
@@ -34,7 +40,9 @@ impl AuthFailure {
     pub fn code(&self) -> &'static str {
         match self {
             AuthFailure::Missing { .. } => "MISSING_CREDENTIALS",
-            AuthFailure::Empty | AuthFailure::Malformed => "MALFORMED_CREDENTIALS",
+            AuthFailure::Empty { .. } | AuthFailure::Malformed | AuthFailure::MalformedBasic => {
+                "MALFORMED_CREDENTIALS"
+            }
             AuthFailure::WrongScheme { .. } => "UNSUPPORTED_AUTH_SCHEME",
             AuthFailure::Revoked => "REVOKED_API_KEY",
             AuthFailure::Unrecognised => "INVALID_API_KEY",
@@ -44,11 +52,12 @@ impl AuthFailure {
 
     pub fn message(&self) -> String {
         match self {
-            AuthFailure::Missing { header } => {
-                format!("no credentials: the {header} header is missing")
-            }
-            AuthFailure::Empty => "the Authorization header is empty".into(),
+            AuthFailure::Missing { what } => format!("no credentials: {what} is missing"),
+            AuthFailure::Empty { what } => format!("{what} is empty"),
             AuthFailure::Malformed => "the Authorization header is malformed".into(),
+            AuthFailure::MalformedBasic => {
+                "the Basic credentials are not base64 of `user:password`".into()
+            }
             AuthFailure::WrongScheme { expected } => {
                 format!("the Authorization header must use the {expected} scheme")
             }
@@ -66,6 +75,13 @@ impl AuthFailure {
         match (self, key_hint) {
             (AuthFailure::Revoked, _) => {
                 "Create a new API key in the dashboard and use it instead.".into()
+            }
+            (AuthFailure::Missing { what }, _) if !what.contains("Authorization") => {
+                format!("Send {what} with your API key.")
+            }
+            (AuthFailure::MalformedBasic, _)
+            | (AuthFailure::WrongScheme { expected: "Basic" }, _) => {
+                "Send `Authorization: Basic <base64 of user:password>`.".into()
             }
             (_, Some(hint)) => format!("Send `Authorization: Bearer <your API key>` ({hint})."),
             (_, None) => "Send `Authorization: Bearer <your API key>`.".into(),
@@ -209,14 +225,12 @@ fn credential(
         }
         SecurityScheme::Basic { .. } => {
             let value = authorization(headers)?;
-            match value.split_once(' ') {
-                Some((word, rest))
-                    if word.eq_ignore_ascii_case("basic") && !rest.trim().is_empty() =>
-                {
-                    Ok(rest.trim().to_string())
-                }
-                _ => Err(AuthFailure::WrongScheme { expected: "Basic" }),
+            let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
+            if !word.eq_ignore_ascii_case("basic") {
+                return Err(AuthFailure::WrongScheme { expected: "Basic" });
             }
+            basic_user(rest.trim()).ok_or(AuthFailure::MalformedBasic)?;
+            Ok(rest.trim().to_string())
         }
         SecurityScheme::ApiKey {
             location,
@@ -233,20 +247,23 @@ fn credential(
                         .find(|(k, _)| k == parameter.as_str())
                         .map(|(_, v)| v.into_owned())
                 }),
-                ParamLocation::Cookie | ParamLocation::Path => headers
-                    .get_all(http::header::COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(';'))
-                    .filter_map(|pair| pair.trim().split_once('='))
+                ParamLocation::Cookie | ParamLocation::Path => crate::decode::cookie_pairs(headers)
                     .find(|(k, _)| k == parameter)
                     .map(|(_, v)| v.to_string()),
             };
             match found {
                 None => Err(AuthFailure::Missing {
-                    header: parameter.clone(),
+                    what: match location {
+                        ParamLocation::Query => format!("the `{parameter}` query parameter"),
+                        ParamLocation::Cookie | ParamLocation::Path => {
+                            format!("the `{parameter}` cookie")
+                        }
+                        ParamLocation::Header => format!("the `{parameter}` header"),
+                    },
                 }),
-                Some(v) if v.trim().is_empty() => Err(AuthFailure::Empty),
+                Some(v) if v.trim().is_empty() => Err(AuthFailure::Empty {
+                    what: format!("the `{parameter}` {location}"),
+                }),
                 Some(v) => Ok(v.trim().to_string()),
             }
         }
@@ -256,16 +273,30 @@ fn credential(
 fn authorization(headers: &HeaderMap) -> Result<&str, AuthFailure> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let value = values.next().ok_or(AuthFailure::Missing {
-        header: "Authorization".into(),
+        what: "the Authorization header".into(),
     })?;
     if values.next().is_some() {
         return Err(AuthFailure::Ambiguous);
     }
     let value = value.to_str().map_err(|_| AuthFailure::Malformed)?.trim();
     if value.is_empty() {
-        return Err(AuthFailure::Empty);
+        return Err(AuthFailure::Empty {
+            what: "the Authorization header".into(),
+        });
     }
     Ok(value)
+}
+
+/// The user of `Basic` credentials: base64 (standard alphabet, padded) of `user:password`
+/// with a non-empty user; `None` when the credentials are not that.
+fn basic_user(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, _password) = text.split_once(':')?;
+    (!user.is_empty()).then(|| user.to_string())
 }
 
 #[cfg(test)]
@@ -312,7 +343,10 @@ mod tests {
     #[test]
     fn missing_empty_malformed_and_other_schemes_are_refused() {
         assert!(matches!(check(None), Err(AuthFailure::Missing { .. })));
-        assert_eq!(check(Some("   ")), Err(AuthFailure::Empty));
+        assert_eq!(
+            check(Some("   ")).map_err(|f| f.message()),
+            Err("the Authorization header is empty".to_string())
+        );
         assert_eq!(check(Some("Bearer")), Err(AuthFailure::Malformed));
         assert_eq!(check(Some("Bearer ")), Err(AuthFailure::Malformed));
         assert_eq!(check(Some("Bearer a b")), Err(AuthFailure::Malformed));
@@ -337,5 +371,166 @@ mod tests {
             false,
         );
         assert_eq!(result, Ok(Principal::Full));
+    }
+
+    fn run(
+        requirements: Vec<Vec<SecurityScheme>>,
+        headers: &[(&str, &str)],
+        query: Option<&str>,
+    ) -> Result<Principal, AuthFailure> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+        let requirements: Vec<SecurityRequirement> = requirements
+            .into_iter()
+            .map(|schemes| SecurityRequirement { schemes })
+            .collect();
+        authenticate(
+            &requirements,
+            &map,
+            query,
+            &FixtureStore::default(),
+            &AuthSettings::default(),
+            false,
+        )
+    }
+
+    fn api_key(location: ParamLocation, parameter: &str) -> SecurityScheme {
+        SecurityScheme::ApiKey {
+            name: "key".into(),
+            location,
+            parameter: parameter.into(),
+        }
+    }
+
+    fn basic() -> SecurityScheme {
+        SecurityScheme::Basic {
+            name: "basic".into(),
+        }
+    }
+
+    fn missing(what: &str) -> Result<Principal, AuthFailure> {
+        Err(AuthFailure::Missing { what: what.into() })
+    }
+
+    #[test]
+    fn an_api_key_is_read_from_its_header_query_parameter_or_cookie_only() {
+        let header = || vec![vec![api_key(ParamLocation::Header, "X-Key")]];
+        assert_eq!(run(header(), &[("x-key", "k")], None), Ok(Principal::Full));
+        assert_eq!(
+            run(header(), &[], Some("X-Key=k")),
+            missing("the `X-Key` header")
+        );
+        assert_eq!(
+            run(header(), &[("x-key", "  ")], None),
+            Err(AuthFailure::Empty {
+                what: "the `X-Key` header".into()
+            })
+        );
+
+        let query = || vec![vec![api_key(ParamLocation::Query, "api_key")]];
+        assert_eq!(
+            run(query(), &[], Some("a=1&api_key=k%20")),
+            Ok(Principal::Full)
+        );
+        assert_eq!(
+            run(query(), &[("api_key", "k")], Some("x=1")),
+            missing("the `api_key` query parameter")
+        );
+        assert_eq!(
+            run(query(), &[], None),
+            missing("the `api_key` query parameter")
+        );
+        assert_eq!(
+            run(query(), &[], Some("api_key=")),
+            Err(AuthFailure::Empty {
+                what: "the `api_key` query".into()
+            })
+        );
+
+        let cookie = || vec![vec![api_key(ParamLocation::Cookie, "sid")]];
+        assert_eq!(
+            run(cookie(), &[("cookie", "a=1; sid=k")], None),
+            Ok(Principal::Full)
+        );
+        assert_eq!(
+            run(cookie(), &[("cookie", "sidx=k")], Some("sid=k")),
+            missing("the `sid` cookie")
+        );
+        let failure = run(cookie(), &[], None).expect_err("refused");
+        assert_eq!(failure.code(), "MISSING_CREDENTIALS");
+        assert_eq!(
+            failure.message(),
+            "no credentials: the `sid` cookie is missing"
+        );
+        assert_eq!(
+            failure.suggestion(None),
+            "Send the `sid` cookie with your API key."
+        );
+    }
+
+    #[test]
+    fn basic_credentials_must_be_base64_of_user_and_password() {
+        let only_basic = || vec![vec![basic()]];
+        let with = |value: &str| run(only_basic(), &[("authorization", value)], None);
+        assert_eq!(with("Basic dXNlcjpwYXNz"), Ok(Principal::Full)); // user:pass
+        assert_eq!(with("basic dXNlcjo="), Ok(Principal::Full)); // user: (empty password)
+        assert_eq!(with("Basic bm9jb2xvbg=="), Err(AuthFailure::MalformedBasic)); // nocolon
+        assert_eq!(with("Basic OnBhc3M="), Err(AuthFailure::MalformedBasic)); // :pass
+        assert_eq!(with("Basic %%%"), Err(AuthFailure::MalformedBasic));
+        assert_eq!(with("Basic "), Err(AuthFailure::MalformedBasic));
+        assert_eq!(
+            with("Bearer t"),
+            Err(AuthFailure::WrongScheme { expected: "Basic" })
+        );
+        assert_eq!(
+            run(only_basic(), &[], None),
+            missing("the Authorization header")
+        );
+        let failure = AuthFailure::MalformedBasic;
+        assert_eq!(failure.code(), "MALFORMED_CREDENTIALS");
+        assert_eq!(
+            failure.suggestion(Some("hint")),
+            "Send `Authorization: Basic <base64 of user:password>`."
+        );
+        assert_eq!(
+            AuthFailure::WrongScheme { expected: "Basic" }.suggestion(None),
+            "Send `Authorization: Basic <base64 of user:password>`."
+        );
+        assert_eq!(basic_user("dXNlcjpwYXNz").as_deref(), Some("user"));
+    }
+
+    #[test]
+    fn requirements_are_alternatives_and_schemes_within_one_all_apply() {
+        let header = || api_key(ParamLocation::Header, "X-Key");
+        let query = || api_key(ParamLocation::Query, "k");
+        // OR: either requirement is enough; the first requirement's failure is reported.
+        let either = || vec![vec![header()], vec![basic()]];
+        assert_eq!(run(either(), &[("x-key", "v")], None), Ok(Principal::Full));
+        assert_eq!(
+            run(either(), &[("authorization", "Basic dXNlcjpwYXNz")], None),
+            Ok(Principal::Full)
+        );
+        assert_eq!(run(either(), &[], None), missing("the `X-Key` header"));
+        // AND: both schemes of one requirement.
+        let both = || vec![vec![header(), query()]];
+        assert_eq!(
+            run(both(), &[("x-key", "v")], Some("k=v")),
+            Ok(Principal::Full)
+        );
+        assert_eq!(
+            run(both(), &[("x-key", "v")], None),
+            missing("the `k` query parameter")
+        );
+        assert_eq!(run(both(), &[], Some("k=v")), missing("the `X-Key` header"));
+        // An empty requirement (`security: [{}]`) opts out.
+        assert_eq!(
+            run(vec![vec![header()], vec![]], &[], None),
+            Ok(Principal::Full)
+        );
     }
 }

@@ -584,6 +584,9 @@ fn check(args: CheckArgs) -> ExitCode {
                     String::new()
                 }
             );
+            for (origin, entry) in &report.not_served {
+                println!("not served: {origin} {entry}");
+            }
             for warning in &warnings {
                 println!("warning: {warning}");
             }
@@ -597,6 +600,7 @@ fn check(args: CheckArgs) -> ExitCode {
             serde_json::json!({
                 "ok": failure.is_none(),
                 "warnings": report.warnings.iter().map(|(origin, w)| serde_json::json!({"origin": origin, "pointer": w.pointer, "message": w.message})).collect::<Vec<_>>(),
+                "notServed": report.not_served.iter().map(|(origin, entry)| serde_json::json!({"origin": origin, "entry": entry})).collect::<Vec<_>>(),
                 "specs": report.specs.iter().map(|(origin, version)| serde_json::json!({"origin": origin, "version": version})).collect::<Vec<_>>(),
                 "operations": report.operations,
                 "groups": report.groups,

@@ -60,6 +60,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contract;
+pub mod decode;
 pub mod domain;
 pub mod engine;
 pub(crate) mod error;

@@ -7,7 +7,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::{Location, LocationSegment};
 use serde_json::{Map, Value};
 
-use crate::spec::{CompiledSchema, MediaType, Operation, ParamLocation, Parameter};
+use crate::spec::{BodyKind, CompiledSchema, MediaType, Operation, ParamLocation};
 
 /// Stable, machine-readable violation codes, in Runtype's naming style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub enum ViolationCode {
     PatternMismatch,
     InvalidFormat,
     MalformedJson,
+    /// A form, multipart or text body that cannot be read as its Content-Type says.
+    MalformedBody,
     UnsupportedContentType,
     MissingBody,
     /// Two fields that exclude each other were both sent.
@@ -45,6 +47,7 @@ impl ViolationCode {
             ViolationCode::PatternMismatch => "PATTERN_MISMATCH",
             ViolationCode::InvalidFormat => "INVALID_FORMAT",
             ViolationCode::MalformedJson => "MALFORMED_JSON",
+            ViolationCode::MalformedBody => "MALFORMED_BODY",
             ViolationCode::UnsupportedContentType => "UNSUPPORTED_CONTENT_TYPE",
             ViolationCode::MissingBody => "MISSING_BODY",
             ViolationCode::ConflictingFields => "CONFLICTING_FIELDS",
@@ -93,46 +96,44 @@ pub fn validate_request(
     input: &RequestInput<'_>,
 ) -> Result<ValidRequest, Vec<Violation>> {
     let mut violations = Vec::new();
-    let query_pairs: Vec<(String, String)> = input
-        .query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let sources = crate::decode::ParamSources::new(input.query, input.path_params, input.headers);
+    let claimed: Vec<&str> = operation
+        .parameters
+        .iter()
+        .filter(|p| p.location == ParamLocation::Query)
+        .map(|p| p.name.as_str())
+        .collect();
     let mut query = Map::new();
     for param in &operation.parameters {
         let prefix = param.location.to_string();
-        let raw: Vec<&str> = match param.location {
-            ParamLocation::Path => input
-                .path_params
-                .iter()
-                .filter(|(name, _)| *name == param.name)
-                .map(|(_, v)| v.as_str())
-                .collect(),
-            ParamLocation::Query => query_pairs
-                .iter()
-                .filter(|(name, _)| *name == param.name)
-                .map(|(_, v)| v.as_str())
-                .collect(),
-            ParamLocation::Header => input
-                .headers
-                .get_all(param.name.as_str())
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect(),
-            ParamLocation::Cookie => cookie_values(input.headers, &param.name),
-        };
-        if raw.is_empty() {
-            if param.required {
+        let value = match crate::decode::parameter(param, &sources, &claimed) {
+            Ok(Some(value)) => value,
+            Ok(None) => {
+                if param.required {
+                    violations.push(Violation {
+                        code: ViolationCode::MissingParameter,
+                        path: format!("{prefix}.{}", param.name),
+                        message: format!("the {prefix} parameter `{}` is required", param.name),
+                        suggestion: Some(format!("Send `{}` in the {prefix}.", param.name)),
+                        schema_path: None,
+                    });
+                }
+                continue;
+            }
+            Err(why) => {
                 violations.push(Violation {
-                    code: ViolationCode::MissingParameter,
+                    code: ViolationCode::InvalidParameter,
                     path: format!("{prefix}.{}", param.name),
-                    message: format!("the {prefix} parameter `{}` is required", param.name),
-                    suggestion: Some(format!("Send `{}` in the {prefix}.", param.name)),
+                    message: format!("the {prefix} parameter `{}` {why}", param.name),
+                    suggestion: Some(format!(
+                        "Write `{}` as its `style` ({:?}) says.",
+                        param.name, param.style
+                    )),
                     schema_path: None,
                 });
+                continue;
             }
-            continue;
-        }
-        let value = coerce_parameter(param, &raw);
+        };
         if let Some(schema) = &param.schema {
             let subject = Subject {
                 root: format!("the {prefix} parameter `{}`", param.name),
@@ -171,8 +172,12 @@ fn validate_body(
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    // An empty text or form body is a value (`""`, `{}`) when its Content-Type says so.
+    let typed_non_json = content_type
+        .and_then(|ct| match_media_type(&declared.content, ct))
+        .is_some_and(|m| matches!(BodyKind::of(&m.media_type), BodyKind::Text | BodyKind::Form));
     let body_is_empty = input.body.iter().all(u8::is_ascii_whitespace);
-    if body_is_empty {
+    if body_is_empty && !typed_non_json {
         // An absent body cannot satisfy a schema with required fields, whatever `required` says.
         let needs_body = declared.required
             || declared
@@ -217,11 +222,53 @@ fn validate_body(
         });
         return None;
     };
-    if !is_json_media(content_type.unwrap_or_default()) {
-        return None;
+    let content_type = content_type.unwrap_or_default();
+    let body: Value = match BodyKind::of(content_type) {
+        BodyKind::Json => json_body(input.body, violations)?,
+        BodyKind::Form => crate::decode::form_body(input.body, &media.fields),
+        BodyKind::Multipart => {
+            match crate::decode::multipart_body(input.body, content_type, &media.fields) {
+                Ok(body) => body,
+                Err(why) => {
+                    violations.push(Violation {
+                        code: ViolationCode::MalformedBody,
+                        path: String::new(),
+                        message: format!("the body is not valid multipart/form-data: {why}"),
+                        suggestion: Some(
+                            "Send parts separated by the boundary named in the Content-Type, the last one closed with `--boundary--`.".into(),
+                        ),
+                        schema_path: None,
+                    });
+                    return None;
+                }
+            }
+        }
+        BodyKind::Text => match std::str::from_utf8(input.body) {
+            Ok(text) => Value::String(text.to_string()),
+            Err(_) => {
+                violations.push(Violation {
+                    code: ViolationCode::MalformedBody,
+                    path: String::new(),
+                    message: "the text body is not valid UTF-8".into(),
+                    suggestion: Some("Send the text encoded as UTF-8.".into()),
+                    schema_path: None,
+                });
+                return None;
+            }
+        },
+        // XML, binary: accepted as sent (a load warning says so when a schema is declared).
+        BodyKind::Other => return None,
+    };
+    if let Some(schema) = &media.schema {
+        violations.extend(schema_violations(schema, &body));
     }
-    let body: Value = match serde_json::from_slice(input.body) {
-        Ok(body) => body,
+    Some(body)
+}
+
+/// The body parsed as JSON; `None` (with a violation) when it is not JSON.
+fn json_body(raw: &[u8], violations: &mut Vec<Violation>) -> Option<Value> {
+    match serde_json::from_slice(raw) {
+        Ok(body) => Some(body),
         Err(e) => {
             violations.push(Violation {
                 code: ViolationCode::MalformedJson,
@@ -230,13 +277,9 @@ fn validate_body(
                 suggestion: Some("Check quotes, commas and brackets near that position.".into()),
                 schema_path: None,
             });
-            return None;
+            None
         }
-    };
-    if let Some(schema) = &media.schema {
-        violations.extend(schema_violations(schema, &body));
     }
-    Some(body)
 }
 
 fn schema_requires_fields(media: &MediaType) -> bool {
@@ -286,61 +329,6 @@ pub fn media_essence(content_type: &str) -> String {
 pub fn is_json_media(content_type: &str) -> bool {
     let essence = media_essence(content_type);
     essence == "application/json" || essence.ends_with("+json")
-}
-
-/// Turns raw parameter strings into the JSON value the schema expects, where they parse.
-/// A value that does not parse stays a string, so the schema reports the type mismatch.
-fn coerce_parameter(param: &Parameter, raw: &[&str]) -> Value {
-    if param.types.iter().any(|t| t == "array") {
-        let items: Vec<&str> = if raw.len() == 1 {
-            raw[0].split(',').collect()
-        } else {
-            raw.to_vec()
-        };
-        return Value::Array(
-            items
-                .iter()
-                .map(|v| coerce_scalar(&param.item_types, v))
-                .collect(),
-        );
-    }
-    coerce_scalar(&param.types, raw[0])
-}
-
-fn coerce_scalar(types: &[String], raw: &str) -> Value {
-    let allows = |t: &str| types.iter().any(|x| x == t);
-    if allows("integer")
-        && let Ok(n) = raw.parse::<i64>()
-    {
-        return Value::from(n);
-    }
-    if allows("number")
-        && let Some(n) = raw
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-    {
-        return Value::Number(n);
-    }
-    if allows("boolean") && (raw == "true" || raw == "false") {
-        return Value::Bool(raw == "true");
-    }
-    if allows("null") && raw == "null" && !allows("string") {
-        return Value::Null;
-    }
-    Value::String(raw.to_string())
-}
-
-fn cookie_values<'a>(headers: &'a http::HeaderMap, name: &str) -> Vec<&'a str> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .collect()
 }
 
 /// How messages name the validated value and its fields.

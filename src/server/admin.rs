@@ -141,6 +141,8 @@ pub(super) async fn health(State(state): State<Arc<AppState>>) -> Response {
             "operations": version.spec.operations().iter().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
             "handledByFixtures": version.bound_operations().map(|op| op.name.as_ref()).collect::<Vec<_>>(),
             "warnings": version.spec.warnings().iter().map(crate::spec::SpecWarning::to_json).collect::<Vec<_>>(),
+            "basePaths": version.spec.base_paths(),
+            "notServed": version.spec.not_served(),
         })
     };
     axum::Json(json!({

@@ -140,6 +140,68 @@ pub struct Parameter {
     pub types: Vec<String>,
     /// For arrays: the item types, so `?ids=a,b` or `?ids=a&ids=b` can be coerced.
     pub item_types: Vec<String>,
+    /// For objects: each declared property's types, so `?color[R]=100` becomes a number.
+    pub property_types: Vec<(String, Vec<String>)>,
+    /// How the value is serialised (`style`), with the location's default when not written.
+    pub style: ParamStyle,
+    /// `explode`, with the style's default (true for `form`) when not written.
+    pub explode: bool,
+    /// Declared with `content` (not `schema`): the raw value is JSON text.
+    pub json_content: bool,
+}
+
+/// The OpenAPI parameter `style`s: how an array or object is written in a path, query,
+/// header or cookie. Only the decoding in `validate` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamStyle {
+    /// `;id=5` (path).
+    Matrix,
+    /// `.5` (path).
+    Label,
+    /// `3,4,5` (path and header default).
+    Simple,
+    /// `id=3&id=4` or `id=3,4` (query and cookie default).
+    Form,
+    /// `id=3%204` (query).
+    SpaceDelimited,
+    /// `id=3|4` (query).
+    PipeDelimited,
+    /// `color[R]=100` (query objects).
+    DeepObject,
+}
+
+impl ParamStyle {
+    fn parse(style: &str) -> Option<ParamStyle> {
+        Some(match style {
+            "matrix" => ParamStyle::Matrix,
+            "label" => ParamStyle::Label,
+            "simple" => ParamStyle::Simple,
+            "form" => ParamStyle::Form,
+            "spaceDelimited" => ParamStyle::SpaceDelimited,
+            "pipeDelimited" => ParamStyle::PipeDelimited,
+            "deepObject" => ParamStyle::DeepObject,
+            _ => return None,
+        })
+    }
+}
+
+impl Parameter {
+    /// A `{name}` in a path template that `parameters` does not declare: read as a required
+    /// string, unchecked.
+    fn undeclared_path(name: &str) -> Parameter {
+        Parameter {
+            name: name.to_string(),
+            location: ParamLocation::Path,
+            required: true,
+            schema: None,
+            types: vec!["string".into()],
+            item_types: Vec::new(),
+            property_types: Vec::new(),
+            style: ParamStyle::Simple,
+            explode: false,
+            json_content: false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -168,6 +230,56 @@ pub struct MediaType {
     /// In the OpenAPI 3.2 form, the schema of the event itself (`data` as a string).
     pub item_envelope: Option<CompiledSchema>,
     pub examples: Vec<NamedExample>,
+    /// For form and multipart bodies: the declared fields, to decode the body into an object.
+    pub fields: Vec<BodyField>,
+}
+
+/// One declared field of a form or multipart body.
+#[derive(Debug, Clone)]
+pub struct BodyField {
+    pub name: String,
+    /// The property's JSON types, to coerce the field's text (`"3"` to 3).
+    pub types: Vec<String>,
+    pub item_types: Vec<String>,
+    /// `encoding.<field>.explode: false`: an array is sent as one comma-separated value.
+    pub comma_separated: bool,
+    /// `encoding.<field>.contentType` is JSON: the field's text is parsed as JSON.
+    pub json: bool,
+}
+
+/// How a request body of a media type is read to be validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// `application/json`, `*+json`.
+    Json,
+    /// `application/x-www-form-urlencoded`: an object of fields.
+    Form,
+    /// `multipart/form-data`: an object of fields and files.
+    Multipart,
+    /// `text/*`: the body is one string.
+    Text,
+    /// XML, binary and the rest: nothing a JSON Schema can check; accepted as sent.
+    Other,
+}
+
+impl BodyKind {
+    /// The kind of a media type or `Content-Type` value (parameters ignored).
+    pub fn of(media_type: &str) -> BodyKind {
+        let essence = media_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match essence.as_str() {
+            "application/json" => BodyKind::Json,
+            e if e.ends_with("+json") => BodyKind::Json,
+            "application/x-www-form-urlencoded" => BodyKind::Form,
+            "multipart/form-data" => BodyKind::Multipart,
+            e if e.starts_with("text/") && e != "text/xml" => BodyKind::Text,
+            _ => BodyKind::Other,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -390,10 +502,11 @@ impl Lowering<'_> {
                 .iter()
                 .any(|p| p.location == ParamLocation::Path && p.name == name)
             {
-                return Err(self.invalid(
+                self.warn(
                     op_pointer,
-                    format!("path parameter `{name}` of {path} is not declared in `parameters`"),
-                ));
+                    format!("path parameter `{name}` of {path} is not declared in `parameters`; it is read as a required string"),
+                );
+                parameters.push(Parameter::undeclared_path(name));
             }
         }
         let request_body = match op_map.get("requestBody") {
@@ -464,20 +577,47 @@ impl Lowering<'_> {
                 .map(|media| format!("{pointer}/content/{}/schema", escape_pointer_token(media)))
                 .filter(|p| self.document.pointer(p).is_some())
         };
-        let (schema, types, item_types) = match schema_pointer {
+        let json_content = param.get("schema").is_none() && param.get("content").is_some();
+        let resolve = |v| crate::spec::normalize::resolve_refs(self.document, v);
+        let (schema, types, item_types, property_types) = match schema_pointer {
             Some(p) => {
                 let resolved = self.resolved_schema(&p);
                 let types = schema_types(resolved);
                 let item_types = resolved
                     .get("items")
-                    .map(|items| {
-                        schema_types(crate::spec::normalize::resolve_refs(self.document, items))
-                    })
+                    .map(|items| schema_types(resolve(items)))
                     .unwrap_or_default();
-                (Some(self.compile(&p)?), types, item_types)
+                let property_types = resolved
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, schema)| (name.clone(), schema_types(resolve(schema))))
+                    .collect();
+                (Some(self.compile(&p)?), types, item_types, property_types)
             }
-            None => (None, Vec::new(), Vec::new()),
+            None => (None, Vec::new(), Vec::new(), Vec::new()),
         };
+        let default_style = match location {
+            ParamLocation::Path | ParamLocation::Header => ParamStyle::Simple,
+            ParamLocation::Query | ParamLocation::Cookie => ParamStyle::Form,
+        };
+        let style = match field("style") {
+            None => default_style,
+            Some(written) => ParamStyle::parse(written).unwrap_or_else(|| {
+                self.warn(
+                    &format!("{pointer}/style"),
+                    format!(
+                        "`style: {written}` is not an OpenAPI style; the {location} default is used"
+                    ),
+                );
+                default_style
+            }),
+        };
+        let explode = param
+            .get("explode")
+            .and_then(Value::as_bool)
+            .unwrap_or(style == ParamStyle::Form);
         Ok(Parameter {
             name,
             location,
@@ -485,6 +625,10 @@ impl Lowering<'_> {
             schema,
             types,
             item_types,
+            property_types,
+            style,
+            explode,
+            json_content,
         })
     }
 
@@ -495,12 +639,21 @@ impl Lowering<'_> {
 
     fn request_body(&self, body: &Value, pointer: String) -> Result<RequestBody, SpecError> {
         let (body, pointer) = resolve_refs_at(self.document, body, pointer);
+        let content = self.content(body, &pointer, Direction::Request)?;
+        for media in &content {
+            if media.schema.is_some() && BodyKind::of(&media.media_type) == BodyKind::Other {
+                self.warn(
+                    &format!("{pointer}/content/{}/schema", escape(&media.media_type)),
+                    format!("{} request bodies cannot be checked against a schema; they are accepted as sent", media.media_type),
+                );
+            }
+        }
         Ok(RequestBody {
             required: body
                 .get("required")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            content: self.content(body, &pointer, Direction::Request)?,
+            content,
         })
     }
 
@@ -597,6 +750,10 @@ impl Lowering<'_> {
                 }
             }
             media_types.push(MediaType {
+                fields: match BodyKind::of(media_type) {
+                    BodyKind::Form | BodyKind::Multipart => self.body_fields(media, &media_pointer),
+                    _ => Vec::new(),
+                },
                 media_type: media_type.to_ascii_lowercase(),
                 schema: compile("schema")?,
                 item_schema,
@@ -605,6 +762,39 @@ impl Lowering<'_> {
             });
         }
         Ok(media_types)
+    }
+
+    /// The declared properties of a form or multipart body, with their types and `encoding`.
+    fn body_fields(&self, media: &Value, media_pointer: &str) -> Vec<BodyField> {
+        let resolve = |v| crate::spec::normalize::resolve_refs(self.document, v);
+        let schema = self.resolved_schema(&format!("{media_pointer}/schema"));
+        let encoding = media.get("encoding");
+        schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(name, property)| {
+                let property = resolve(property);
+                let encoding = encoding.and_then(|e| e.get(name));
+                BodyField {
+                    name: name.clone(),
+                    types: schema_types(property),
+                    item_types: property
+                        .get("items")
+                        .map(|items| schema_types(resolve(items)))
+                        .unwrap_or_default(),
+                    comma_separated: encoding
+                        .and_then(|e| e.get("explode"))
+                        .and_then(Value::as_bool)
+                        == Some(false),
+                    json: encoding
+                        .and_then(|e| e.get("contentType"))
+                        .and_then(Value::as_str)
+                        .is_some_and(|ct| BodyKind::of(ct) == BodyKind::Json),
+                }
+            })
+            .collect()
     }
 
     /// Where the payload schema of an OpenAPI 3.2 event `itemSchema` is: its
@@ -749,6 +939,52 @@ impl Lowering<'_> {
             }
         }
     }
+}
+
+/// Each callback (`callback onEvent of POST /subscribe: POST {$request.body#/url}`) and
+/// webhook (`webhook newPet: POST`) of the document, in document order.
+pub fn not_served(document: &Value) -> Vec<String> {
+    use crate::spec::normalize::resolve_refs;
+    let methods = |item: &Value| -> Vec<String> {
+        let item = resolve_refs(document, item);
+        METHODS
+            .iter()
+            .filter(|m| item.get(**m).is_some())
+            .map(|m| m.to_uppercase())
+            .collect()
+    };
+    let mut listed = Vec::new();
+    let paths = document.get("paths").and_then(Value::as_object);
+    for (path, item) in paths.into_iter().flatten() {
+        let item = resolve_refs(document, item);
+        for method in METHODS {
+            let Some(callbacks) = item
+                .get(*method)
+                .and_then(|op| op.get("callbacks"))
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
+            for (name, callback) in callbacks {
+                let callback = resolve_refs(document, callback);
+                for (expression, target) in callback.as_object().into_iter().flatten() {
+                    for verb in methods(target) {
+                        listed.push(format!(
+                            "callback {name} of {} {path}: {verb} {expression}",
+                            method.to_uppercase()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let webhooks = document.get("webhooks").and_then(Value::as_object);
+    for (name, item) in webhooks.into_iter().flatten() {
+        for verb in methods(item) {
+            listed.push(format!("webhook {name}: {verb}"));
+        }
+    }
+    listed
 }
 
 fn parse_status_key(key: &str) -> Option<StatusKey> {

@@ -11,12 +11,13 @@ mod lower;
 mod normalize;
 mod router;
 mod schema;
+mod servers;
 
 pub use direction::Direction;
 pub use document::OpenApiVersion;
 pub use lower::{
-    MediaType, Operation, ParamLocation, Parameter, RequestBody, Response, SecurityRequirement,
-    SecurityScheme,
+    BodyField, BodyKind, MediaType, Operation, ParamLocation, ParamStyle, Parameter, RequestBody,
+    Response, SecurityRequirement, SecurityScheme,
 };
 pub use router::RouteMatch;
 pub use schema::{CompiledSchema, SchemaCompiler};
@@ -89,6 +90,10 @@ pub struct Spec {
     router: router::Router,
     /// What was degraded while loading, in document order, each once.
     warnings: Vec<SpecWarning>,
+    /// `servers[].url` paths operations are also served under, longest first.
+    base_paths: Vec<String>,
+    /// Callbacks and webhooks: described, listed, not served.
+    not_served: Vec<String>,
     /// The normalised document, kept for `$ref` resolution when generating examples.
     document: Arc<Value>,
     /// Its request and response copies (see `direction`): the same `Arc` where identical.
@@ -134,6 +139,8 @@ impl Spec {
         let request_document = shared(request);
         let response_document = shared(response);
         warnings.extend(lowered.warnings);
+        let base_paths = servers::base_paths(&document, &mut warnings);
+        let not_served = lower::not_served(&document);
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
         let router = router::Router::new(
@@ -157,6 +164,8 @@ impl Spec {
             operations: lowered.operations,
             router,
             warnings,
+            base_paths,
+            not_served,
             document,
             request_document,
             response_document,
@@ -177,9 +186,37 @@ impl Spec {
         &self.operations[index]
     }
 
-    /// Finds the operation for a request path and method.
+    /// Callbacks and webhooks the document describes (`webhook newPet: POST`), which the mock
+    /// lists and does not serve: they are requests the API makes, not requests it answers.
+    pub fn not_served(&self) -> &[String] {
+        &self.not_served
+    }
+
+    /// The base paths of `servers` operations are served under (besides the root).
+    pub fn base_paths(&self) -> &[String] {
+        &self.base_paths
+    }
+
+    /// Finds the operation for a request path and method: under a server base path first,
+    /// then as written. Found beats method-not-allowed beats not-found.
     pub fn route(&self, method: &http::Method, path: &str) -> RouteMatch {
-        self.router.route(method, path)
+        let mut best = RouteMatch::NotFound;
+        let stripped = self
+            .base_paths
+            .iter()
+            .filter_map(|base| servers::strip(path, base));
+        for candidate in stripped.chain(std::iter::once(path)) {
+            match self.router.route(method, candidate) {
+                found @ RouteMatch::Found { .. } => return found,
+                not_allowed @ RouteMatch::MethodNotAllowed { .. } => {
+                    if best == RouteMatch::NotFound {
+                        best = not_allowed;
+                    }
+                }
+                RouteMatch::NotFound => {}
+            }
+        }
+        best
     }
 
     /// The schema a compiled schema was built from, as written in the (normalised) copy of

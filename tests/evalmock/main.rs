@@ -4,6 +4,7 @@ mod helpers;
 
 mod any_spec;
 mod any_spec_generation;
+mod any_spec_requests;
 mod auth;
 mod browser;
 mod cli;

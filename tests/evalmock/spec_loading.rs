@@ -189,12 +189,10 @@ fn a_broken_spec_fails_check_naming_the_json_pointer() {
     assert!(stderr.contains("not valid YAML"), "{stderr}");
 
     let undeclared_param = r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {"/a/{id}": {"get": {"responses": {"200": {"description": "ok"}}}}}}"#;
+    // Since issue 14: an undeclared path parameter is a warning, not a refusal (the document
+    // is served; `any_spec_requests` checks the warning and how the parameter is read).
     let (code, stderr) = check_spec(undeclared_param, "param.json");
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("/paths/~1a~1{id}/get") && stderr.contains("`id`"),
-        "{stderr}"
-    );
+    assert_eq!(code, 0, "{stderr}");
 }
 
 #[test]
