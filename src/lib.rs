@@ -63,7 +63,10 @@ pub mod contract;
 pub mod domain;
 pub mod engine;
 pub(crate) mod error;
+pub mod files;
 pub mod fixtures;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod journal;
 pub(crate) mod memo;
 pub(crate) mod parallel;

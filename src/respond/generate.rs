@@ -55,6 +55,15 @@ fn generate(spec: &Spec, schema: &Value, depth: usize, name: Option<&str>) -> Va
         return Value::Object(merged);
     }
     for choice in ["oneOf", "anyOf"] {
+        // Deep down, `null` where allowed ends a recursion that required fields continue.
+        if depth >= FULL_DEPTH
+            && map.get(choice).and_then(Value::as_array).is_some_and(|c| {
+                c.iter()
+                    .any(|s| spec.resolve(s).get("type") == Some(&json!("null")))
+            })
+        {
+            return Value::Null;
+        }
         if let Some(first) = map.get(choice).and_then(Value::as_array).and_then(|c| {
             c.iter()
                 .find(|s| spec.resolve(s).get("type") != Some(&json!("null")))
@@ -113,6 +122,13 @@ fn generate_typed(
     depth: usize,
     name: Option<&str>,
 ) -> Value {
+    let nullable = map
+        .get("type")
+        .and_then(Value::as_array)
+        .is_some_and(|types| types.iter().any(|t| t == "null"));
+    if nullable && depth >= FULL_DEPTH {
+        return Value::Null;
+    }
     match primary_type(map) {
         Some("object") => {
             let mut object = Map::new();
@@ -131,12 +147,18 @@ fn generate_typed(
             Value::Object(object)
         }
         Some("array") => {
+            // One item shows the shape; deep down only what `minItems` demands, so a tree
+            // whose children may be empty ends.
+            let floor = u64::from(depth < FULL_DEPTH);
             let min = map
                 .get("minItems")
                 .and_then(Value::as_u64)
-                .unwrap_or(1)
-                .max(1) as usize;
-            if depth >= MAX_DEPTH || map.get("maxItems").and_then(Value::as_u64) == Some(0) {
+                .unwrap_or(floor)
+                .max(floor) as usize;
+            if min == 0
+                || depth >= MAX_DEPTH
+                || map.get("maxItems").and_then(Value::as_u64) == Some(0)
+            {
                 return json!([]);
             }
             let item = map

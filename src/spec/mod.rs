@@ -6,6 +6,7 @@
 //! here runs per request except [`Spec::route`] and the compiled validators.
 
 mod document;
+mod finite;
 mod lower;
 mod normalize;
 mod router;
@@ -89,6 +90,9 @@ pub struct Spec {
     warnings: Vec<SpecWarning>,
     /// The normalised document, kept for `$ref` resolution when generating examples.
     document: Arc<Value>,
+    /// Response schemas (by pointer) that no finite value satisfies, each with the chain of
+    /// pointers that shows why; found once at load (see `finite`).
+    unsatisfiable: std::collections::HashMap<String, String>,
 }
 
 impl Spec {
@@ -115,6 +119,25 @@ impl Spec {
             lower::lower(&document, &compiler, origin, version)?
         };
         warnings.extend(lowered.warnings);
+        let finite = finite::Finite::analyse(&document);
+        for (target, chain) in finite.unsatisfiable() {
+            warnings.push(SpecWarning::new(
+                target,
+                format!(
+                    "no finite value satisfies this schema: every value must contain itself ({chain}); an answer that needs it is the mock's 500 `unsatisfiable-schema` problem. Make one step of the cycle optional, nullable or an alternative"
+                ),
+            ));
+        }
+        let unsatisfiable = lowered
+            .operations
+            .iter()
+            .flat_map(|op| &op.responses)
+            .flat_map(|response| &response.content)
+            .flat_map(|media| [&media.schema, &media.item_schema])
+            .flatten()
+            .filter_map(|schema| Some((schema.pointer.clone(), finite.cycle_of(&schema.pointer)?)))
+            .collect();
+        drop(finite);
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
         let router = router::Router::new(
@@ -139,6 +162,7 @@ impl Spec {
             router,
             warnings,
             document,
+            unsatisfiable,
         })
     }
 
@@ -165,6 +189,12 @@ impl Spec {
         self.document
             .pointer(&schema.pointer)
             .unwrap_or(&Value::Bool(true))
+    }
+
+    /// For a response schema that no finite value satisfies, the chain of pointers that shows
+    /// why (`#/components/schemas/Node -> /properties/next -> #/components/schemas/Node`).
+    pub fn unsatisfiable(&self, schema: &CompiledSchema) -> Option<&str> {
+        self.unsatisfiable.get(&schema.pointer).map(String::as_str)
     }
 
     /// Resolves a local `$ref` chain starting at `value` (a schema, example or response).
