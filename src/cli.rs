@@ -311,10 +311,14 @@ struct ServeArgs {
     /// seconds, before the server stops anyway.
     #[arg(long, env = "EVALMOCK_SHUTDOWN_GRACE", default_value_t = 10)]
     shutdown_grace: u64,
-    /// How long a client may take to send a request head (`10s`, `500ms`); also how long a
-    /// kept-alive connection may wait idle for its next request. Then the connection closes.
+    /// How long a client may take to send a request head (`10s`, `500ms`), from when the
+    /// connection waits for it. Then the connection closes.
     #[arg(long, env = "EVALMOCK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
     header_timeout: Duration,
+    /// How long a kept-alive connection may wait, after an answer, for the next request to
+    /// start; then it closes (the shorter of this and --header-timeout applies).
+    #[arg(long, env = "EVALMOCK_KEEP_ALIVE_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
+    keep_alive_timeout: Duration,
     /// How long a client may take to send a request body (e.g. a Content-Length larger than
     /// what it sends); then 408 `request-timeout`.
     #[arg(long, env = "EVALMOCK_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_timeout)]
@@ -460,6 +464,7 @@ impl From<ServeArgs> for ServeConfig {
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
             timeouts: crate::server::Timeouts {
                 header: args.header_timeout,
+                keep_alive: args.keep_alive_timeout,
                 request: args.request_timeout,
                 idle: args.idle_timeout,
             },
@@ -782,8 +787,8 @@ fn load_world(sources: SourceArgs) -> Result<World, ExitCode> {
 }
 
 fn read_input(path: &std::path::Path) -> Result<String, ExitCode> {
-    std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", path.display());
+    crate::files::read_regular(path).map_err(|e| {
+        eprintln!("error: {e}");
         ExitCode::from(2)
     })
 }

@@ -799,6 +799,15 @@ impl Pipeline<'_> {
                 }
             }
             _ => {
+                if let Some(chain) =
+                    respond::unsatisfiable_answer(&self.version.spec, op, status, preference)
+                {
+                    return Err(MockError::UnsatisfiableSchema {
+                        operation: op.name.to_string(),
+                        status,
+                        chain: chain.to_string(),
+                    });
+                }
                 let (reply, example) = respond::example_reply_with(
                     &self.version.spec,
                     op,

@@ -204,6 +204,13 @@ pub enum MockError {
         requested: String,
         available: Vec<String>,
     },
+    /// The answer would be generated from a schema that no finite value satisfies (a `$ref`
+    /// cycle through required fields); `chain` is the pointers that show it.
+    UnsatisfiableSchema {
+        operation: String,
+        status: u16,
+        chain: String,
+    },
     /// `--replay-strict`: no recording matches; the closest ones and how they differ.
     NoRecording {
         method: http::Method,
@@ -228,6 +235,7 @@ impl MockError {
             MockError::UnknownApiVersion { .. } => 400,
             MockError::UnknownExample { .. } | MockError::UnknownScenario { .. } => 400,
             MockError::NoRecording { .. } => 404,
+            MockError::UnsatisfiableSchema { .. } => 500,
         }
     }
 
@@ -245,6 +253,7 @@ impl MockError {
             MockError::UnknownExample { .. } => "unknown-example",
             MockError::UnknownScenario { .. } => "unknown-scenario",
             MockError::NoRecording { .. } => "no-recording",
+            MockError::UnsatisfiableSchema { .. } => "unsatisfiable-schema",
         }
     }
 
@@ -267,6 +276,9 @@ impl MockError {
             MockError::UnknownExample { .. } => "The preferred example does not exist",
             MockError::UnknownScenario { .. } => "The requested scenario is not loaded",
             MockError::NoRecording { .. } => "No recording matches this request",
+            MockError::UnsatisfiableSchema { .. } => {
+                "The response schema has no finite value to answer with"
+            }
         }
     }
 
@@ -278,6 +290,17 @@ impl MockError {
             "status": self.status(),
         });
         let (detail, extra): (String, Option<(&str, Value)>) = match self {
+            MockError::UnsatisfiableSchema {
+                operation,
+                status,
+                chain,
+            } => (
+                // The chain first: the detail is clipped to a few hundred characters.
+                format!(
+                    "{chain}: no finite value satisfies this schema, so {operation} cannot answer {status}. Make one step of the cycle optional or nullable, or add an example (`evalmock check` lists these)."
+                ),
+                Some(("chain", json!(chain))),
+            ),
             MockError::NoRoute { method, path } => (
                 format!(
                     "evalmock has no operation for {method} {path}; check the path against the spec (GET /__mock/health lists what is loaded)."

@@ -64,7 +64,10 @@ pub mod decode;
 pub mod domain;
 pub mod engine;
 pub(crate) mod error;
+pub mod files;
 pub mod fixtures;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod journal;
 pub mod logging;
 pub(crate) mod memo;

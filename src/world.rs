@@ -335,9 +335,9 @@ impl World {
 }
 
 fn read_spec(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|e| LoadError::SpecUnreadable {
-        path: path.display().to_string(),
-        message: e.to_string(),
+    crate::files::read_regular(path).map_err(|e| LoadError::SpecUnreadable {
+        path: e.path,
+        message: e.message,
     })
 }
 

@@ -105,9 +105,9 @@ pub fn load(input: &Path, spec: &Spec) -> Result<Vec<Recorded>, DriftError> {
         files.sort();
         let mut out = Vec::new();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| DriftError::Read {
-                path: file.display().to_string(),
-                message: e.to_string(),
+            let text = crate::files::read_regular(&file).map_err(|e| DriftError::Read {
+                path: e.path,
+                message: e.message,
             })?;
             out.extend(from_scenario(&text).map_err(|message| DriftError::Invalid {
                 path: file.display().to_string(),
@@ -116,7 +116,10 @@ pub fn load(input: &Path, spec: &Spec) -> Result<Vec<Recorded>, DriftError> {
         }
         return Ok(out);
     }
-    let text = std::fs::read_to_string(input).map_err(read_error)?;
+    let text = crate::files::read_regular(input).map_err(|e| DriftError::Read {
+        path: e.path,
+        message: e.message,
+    })?;
     Ok(super::har::read(&text, spec)?.exchanges)
 }
 

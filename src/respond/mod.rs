@@ -211,6 +211,32 @@ pub fn example_reply(
     example_reply_with(spec, operation, status, preference, &Plain)
 }
 
+/// When [`example_reply`] would have to generate the answer (no example chosen) from a schema
+/// that no finite value satisfies: that schema's chain of pointers (found at load).
+pub fn unsatisfiable_answer<'s>(
+    spec: &'s Spec,
+    operation: &Operation,
+    status: u16,
+    preference: &Preference,
+) -> Option<&'s str> {
+    let media = operation
+        .response(status)
+        .and_then(|response| json_media(&response.content).or(response.content.first()))?;
+    let named = preference
+        .example
+        .as_deref()
+        .is_some_and(|name| media.examples.iter().any(|e| e.name == name));
+    if named || (!preference.dynamic && !media.examples.is_empty()) {
+        return None;
+    }
+    // A stream is generated from its item schema, anything else from its schema.
+    media
+        .item_schema
+        .as_ref()
+        .or(media.schema.as_ref())
+        .and_then(|schema| spec.unsatisfiable(schema))
+}
+
 /// [`example_reply`] with the domain's [`Realism`] for `dynamic=true` values: seeded by
 /// `preference.seed` (else [`DEFAULT_SEED`]), valid against the schema, and for a stream a
 /// handful of events valid against the media type's `itemSchema`.

@@ -167,15 +167,42 @@ pub(super) async fn health(State(state): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
+/// An admin request's body, read like the API's bodies: bounded in size (`--body-limit`) and
+/// in time (`--request-timeout`). A state change that ignored its body would leave a half-sent
+/// one for hyper to drain without a clock, holding the connection (issue 11).
+async fn read_admin_body(
+    state: &AppState,
+    request: Request,
+    what: &str,
+) -> Result<Bytes, Response> {
+    let (parts, body) = request.into_parts();
+    super::read_body(
+        &parts.headers,
+        body,
+        state.body_limit,
+        state.timeouts.request,
+    )
+    .await
+    .map_err(|error| {
+        problem(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            error.kind(),
+            &format!("The {what} request cannot be read"),
+            error.to_problem()["detail"].as_str().unwrap_or_default(),
+        )
+    })
+}
+
 /// Restores the fixtures' state (submitted evals forgotten, quota restored, memo cleared);
-/// the journal is kept.
-pub(super) async fn reset(State(state): State<Arc<AppState>>) -> Response {
+/// the journal is kept. A body is read (within the limits) and ignored.
+pub(super) async fn reset(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    if let Err(refused) = read_admin_body(&state, request, "reset").await {
+        return refused;
+    }
     state.mock.runtime().reset();
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Loads the files again now: 200 with the result when the new files serve, 422 when they are
-/// broken (the last good files keep serving).
 /// `GET /__mock/scenario`: the active scenario and every loaded one.
 pub(super) async fn scenario(State(state): State<Arc<AppState>>) -> Response {
     axum::Json(scenario_json(&state)).into_response()
@@ -196,24 +223,9 @@ fn scenario_json(state: &AppState) -> Value {
 /// `PUT /__mock/scenario` with `{"name": "flaky"}` (or `null` / `"none"` for none): makes it
 /// the active scenario, started afresh (call counts and state from the start).
 pub(super) async fn set_scenario(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    // Read like the API's bodies: bounded in size and in time (`--request-timeout`).
-    let (parts, body) = request.into_parts();
-    let read = super::read_body(
-        &parts.headers,
-        body,
-        state.body_limit,
-        state.timeouts.request,
-    );
-    let body = match read.await {
+    let body = match read_admin_body(&state, request, "scenario").await {
         Ok(body) => body,
-        Err(error) => {
-            return problem(
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                error.kind(),
-                "The scenario request cannot be read",
-                error.to_problem()["detail"].as_str().unwrap_or_default(),
-            );
-        }
+        Err(refused) => return refused,
     };
     let names = state.mock.world().scenarios.names();
     let wanted = match serde_json::from_slice::<Value>(&body) {
@@ -261,7 +273,12 @@ pub(super) async fn set_scenario(State(state): State<Arc<AppState>>, request: Re
     axum::Json(scenario_json(&state)).into_response()
 }
 
-pub(super) async fn reload(State(state): State<Arc<AppState>>) -> Response {
+/// Loads the files again now: 200 with the result when the new files serve, 422 when they are
+/// broken (the last good files keep serving). A body is read (within the limits) and ignored.
+pub(super) async fn reload(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    if let Err(refused) = read_admin_body(&state, request, "reload").await {
+        return refused;
+    }
     let mock = state.mock.clone();
     let report = match tokio::task::spawn_blocking(move || mock.reload(Trigger::Admin)).await {
         Ok(report) => report,

@@ -6,7 +6,9 @@
 //! socket with a FIN (empty reply) or, with zero linger set, an RST (reset).
 //!
 //! The same wrapper bounds how long a write may wait for a client that does not read its
-//! answer (`--idle-timeout`): only the socket sees that, hyper has no timer for it.
+//! answer (`--idle-timeout`), and how long a kept-alive connection may wait, after an answer,
+//! for the first byte of its next request (`--keep-alive-timeout`): only the socket sees
+//! those, hyper has no timer for them (its header timer runs too, so the shorter one wins).
 
 use std::io;
 use std::net::SocketAddr;
@@ -41,6 +43,9 @@ impl axum::serve::Listener for Listener {
             state: Arc::new(AtomicU8::new(OPEN)),
             write_timeout: None,
             stalled: None,
+            keep_alive: None,
+            answered: false,
+            waiting: None,
         };
         (io, addr)
     }
@@ -59,6 +64,12 @@ pub struct ControlledIo {
     write_timeout: Option<Duration>,
     /// Running while a write waits for the socket; reset by any progress.
     stalled: Option<Pin<Box<Sleep>>>,
+    keep_alive: Option<Duration>,
+    /// Bytes were written since the last bytes were read: the connection waits for its next
+    /// request (or a long answer is still being written).
+    answered: bool,
+    /// Running while a read waits after an answer; reset by any byte read or written.
+    waiting: Option<Pin<Box<Sleep>>>,
 }
 
 /// The handle a request holds to break its own connection.
@@ -83,6 +94,22 @@ impl ControlledIo {
     pub fn with_write_timeout(mut self, timeout: Duration) -> ControlledIo {
         self.write_timeout = Some(timeout);
         self
+    }
+
+    /// The same stream, which reads end-of-stream once it has waited `timeout`, after an
+    /// answer, without a byte of a next request. hyper then closes the connection (a read
+    /// closed mid-answer, as during a long stream, is a half-close: the answer still goes out).
+    pub fn with_keep_alive(mut self, timeout: Duration) -> ControlledIo {
+        self.keep_alive = Some(timeout);
+        self
+    }
+
+    /// Progress of a write: the answer is going out, and the keep-alive clock starts afresh.
+    fn wrote<T>(&mut self, poll: &Poll<io::Result<T>>) {
+        if matches!(poll, Poll::Ready(Ok(_))) {
+            self.answered = true;
+            self.waiting = None;
+        }
     }
 
     /// The handle a request on this connection uses to break it.
@@ -140,7 +167,28 @@ impl AsyncRead for ControlledIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.stream).poll_read(cx, buf);
+        match (&poll, self.keep_alive) {
+            (Poll::Ready(_), _) => {
+                if buf.filled().len() > before {
+                    self.answered = false;
+                }
+                self.waiting = None;
+                poll
+            }
+            (Poll::Pending, Some(timeout)) if self.answered => {
+                let waiting = self
+                    .waiting
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match waiting.as_mut().poll(cx) {
+                    // End of stream: nothing more comes on this connection.
+                    Poll::Ready(()) => Poll::Ready(Ok(())),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            (Poll::Pending, _) => poll,
+        }
     }
 }
 
@@ -154,6 +202,7 @@ impl AsyncWrite for ControlledIo {
             return Poll::Ready(Err(error));
         }
         let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.wrote(&poll);
         self.bounded(cx, poll)
     }
 
@@ -166,6 +215,7 @@ impl AsyncWrite for ControlledIo {
             return Poll::Ready(Err(error));
         }
         let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.wrote(&poll);
         self.bounded(cx, poll)
     }
 

@@ -76,8 +76,12 @@ impl AppState {
 pub struct Timeouts {
     /// From when the server waits for a request head until the whole head has arrived
     /// (`--header-timeout`). hyper starts this clock as soon as a connection waits for its
-    /// next request, so it is also how long a kept-alive connection may sit idle.
+    /// next request, so it also bounds how long a kept-alive connection may sit idle.
     pub header: Duration,
+    /// How long a kept-alive connection may wait, after an answer, for the first byte of its
+    /// next request (`--keep-alive-timeout`); then it is closed. The effective limit is the
+    /// shorter of this and `header`.
+    pub keep_alive: Duration,
     /// How long reading a request body may take (`--request-timeout`); then 408.
     pub request: Duration,
     /// How long a write may wait for a client that does not read its answer
@@ -89,6 +93,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             header: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
             request: Duration::from_secs(30),
             idle: Duration::from_secs(60),
         }
@@ -252,7 +257,9 @@ async fn accept_loop(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let io = io.with_write_timeout(timeouts.idle);
+        let io = io
+            .with_write_timeout(timeouts.idle)
+            .with_keep_alive(timeouts.keep_alive);
         let handle = io.handle();
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {

@@ -7,6 +7,7 @@
 
 mod direction;
 mod document;
+mod finite;
 mod lower;
 mod normalize;
 mod router;
@@ -102,6 +103,9 @@ pub struct Spec {
     /// Every `oneOf` branch of the response copy, compiled by pointer, so a generated value
     /// can be checked to match exactly one branch.
     branches: std::collections::HashMap<String, CompiledSchema>,
+    /// Response schemas (by pointer) that no finite value satisfies, each with the chain of
+    /// pointers that shows why; found once at load (see `finite`).
+    unsatisfiable: std::collections::HashMap<String, String>,
 }
 
 impl Spec {
@@ -141,6 +145,25 @@ impl Spec {
         warnings.extend(lowered.warnings);
         let base_paths = servers::base_paths(&document, &mut warnings);
         let not_served = lower::not_served(&document);
+        let finite = finite::Finite::analyse(&document);
+        for (target, chain) in finite.unsatisfiable() {
+            warnings.push(SpecWarning::new(
+                target,
+                format!(
+                    "no finite value satisfies this schema: every value must contain itself ({chain}); an answer that needs it is the mock's 500 `unsatisfiable-schema` problem. Make one step of the cycle optional, nullable or an alternative"
+                ),
+            ));
+        }
+        let unsatisfiable = lowered
+            .operations
+            .iter()
+            .flat_map(|op| &op.responses)
+            .flat_map(|response| &response.content)
+            .flat_map(|media| [&media.schema, &media.item_schema])
+            .flatten()
+            .filter_map(|schema| Some((schema.pointer.clone(), finite.cycle_of(&schema.pointer)?)))
+            .collect();
+        drop(finite);
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
         let router = router::Router::new(
@@ -170,6 +193,7 @@ impl Spec {
             request_document,
             response_document,
             branches,
+            unsatisfiable,
         })
     }
 
@@ -239,6 +263,12 @@ impl Spec {
     /// The compiled `oneOf` branch at `pointer` of the response copy, if there is one.
     pub fn branch(&self, pointer: &str) -> Option<&CompiledSchema> {
         self.branches.get(pointer)
+    }
+
+    /// For a response schema that no finite value satisfies, the chain of pointers that shows
+    /// why (`#/components/schemas/Node -> /properties/next -> #/components/schemas/Node`).
+    pub fn unsatisfiable(&self, schema: &CompiledSchema) -> Option<&str> {
+        self.unsatisfiable.get(&schema.pointer).map(String::as_str)
     }
 
     /// Resolves a local `$ref` chain starting at `value` (a schema, example or response).

@@ -16,6 +16,7 @@ use crate::helpers::*;
 fn short() -> Timeouts {
     Timeouts {
         header: Duration::from_millis(300),
+        keep_alive: Duration::from_millis(300),
         request: Duration::from_millis(300),
         idle: Duration::from_millis(300),
     }
@@ -155,6 +156,97 @@ async fn an_idle_keep_alive_connection_is_closed() {
     // The answer comes, then nothing more is asked: the server closes the connection.
     let answer = read_until_closed(&mut socket).await;
     assert_status(&answer, 200);
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_closes_after_the_keep_alive_timeout_not_the_header_timeout() {
+    let app = TestApp::spawn_with_timeouts(Timeouts {
+        header: GENEROUS * 3,
+        keep_alive: Duration::from_millis(300),
+        ..short()
+    })
+    .await;
+    let mut socket = sent(&app, b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\n\r\n").await;
+    let started = Instant::now();
+    let answer = read_until_closed(&mut socket).await;
+    assert_status(&answer, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed after {:?}: the header timeout, not the keep-alive one",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_answers_is_cut_off_and_others_are_served() {
+    const REQUESTS: usize = 20_000;
+    let app = TestApp::spawn_with_timeouts(short()).await;
+    let address: std::net::SocketAddr = app
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let stream = socket.connect(address).await.expect("connects");
+    let (mut reader, mut writer) = stream.into_split();
+    // Pipelined requests whose answers (megabytes in all) are never read.
+    let sender = tokio::spawn(async move {
+        let one = b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\n\r\n";
+        for _ in 0..REQUESTS {
+            if writer.write_all(one).await.is_err() {
+                break;
+            }
+        }
+        writer
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    health_answers(&app).await;
+    // Only now read: the server gave up on the stalled connection long ago, so far fewer
+    // answers arrive than were asked for, and then the connection ends.
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 65536];
+    loop {
+        match tokio::time::timeout(GENEROUS, reader.read(&mut buffer)).await {
+            Err(_) => panic!("the stalled connection is still open"),
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+        }
+    }
+    sender.abort();
+    let answers = received
+        .windows(b"HTTP/1.1 200".len())
+        .filter(|w| *w == b"HTTP/1.1 200")
+        .count();
+    assert!(answers > 0, "some answers were written before the stall");
+    assert!(
+        answers < REQUESTS,
+        "all {answers} answers arrived: the server waited for the reader"
+    );
+    health_answers(&app).await;
+}
+
+#[tokio::test]
+async fn a_half_sent_admin_body_gets_408_and_the_mock_stays_responsive() {
+    let app = TestApp::spawn_with_timeouts(short()).await;
+    for (method, path) in [
+        ("POST", "/__mock/reset"),
+        ("POST", "/__mock/reload"),
+        ("PUT", "/__mock/scenario"),
+    ] {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{}}"
+        );
+        let mut socket = sent(&app, head.as_bytes()).await;
+        let answer = read_until_closed(&mut socket).await;
+        assert_status(&answer, 408);
+        assert_eq!(
+            header_of(&answer, "evalmock-error").as_deref(),
+            Some("request-timeout"),
+            "{path}"
+        );
+        health_answers(&app).await;
+    }
 }
 
 #[tokio::test]

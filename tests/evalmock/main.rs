@@ -11,6 +11,7 @@ mod cli;
 mod compare_record;
 mod consistency;
 mod coverage;
+mod cycles;
 mod drift;
 mod dynamic;
 mod faults;

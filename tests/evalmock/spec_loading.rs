@@ -210,6 +210,45 @@ fn serving_a_broken_spec_exits_non_zero_with_the_reason() {
     assert!(stderr.contains("Swagger 2.0 is not supported"), "{stderr}");
 }
 
+#[test]
+fn a_spec_that_is_a_fifo_or_a_folder_stops_start_up_at_once_naming_it() {
+    let dir = TempDir::new("spec-not-a-file");
+    let fifo = dir.0.join("spec.yaml");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo is installed (this test needs it)");
+    assert!(made.success(), "mkfifo failed");
+    let folder = dir.0.join("specs.json");
+    std::fs::create_dir(&folder).expect("a folder");
+    for (path, what) in [(&fifo, "a FIFO"), (&folder, "a folder")] {
+        for command in [&["--port", "0", "--no-watch"][..], &["check"][..]] {
+            let mut child = evalmock_bin()
+                .args(command)
+                .arg("--spec")
+                .arg(path)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("runs");
+            let stderr = read_in_background(child.stderr.take().expect("stderr"));
+            let status = wait_for_exit(&mut child, 10);
+            if status.is_none() {
+                let _ = child.kill();
+            }
+            let stderr = stderr.join().expect("stderr read");
+            let status = status.unwrap_or_else(|| panic!("{command:?} hangs on {what}: {stderr}"));
+            assert!(!status.success(), "{command:?} {what}: {stderr}");
+            assert!(
+                stderr.contains(&path.display().to_string())
+                    && stderr.contains("not a regular file")
+                    && stderr.contains(what),
+                "{command:?} {what}: {stderr}"
+            );
+        }
+    }
+}
+
 /// Copies the bundled fixtures to a temp dir and applies `edit` to the first group file.
 fn broken_fixtures(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> (TempDir, String) {
     let dir = TempDir::new(name);
