@@ -180,7 +180,10 @@ impl<'a> Walker<'a> {
             .filter(|i| resolve(document, &choices[*i]).get("type") != Some(&json!("null")))
             .collect();
         let null_allowed = non_null.len() < choices.len();
-        if self.seeded && wanted.is_none() && null_allowed && self.rng.below(6) == 0 {
+        if wanted.is_none()
+            && null_allowed
+            && (depth >= FULL_DEPTH || (self.seeded && self.rng.below(6) == 0))
+        {
             return Value::Null;
         }
         let first = match wanted {
@@ -270,14 +273,13 @@ impl<'a> Walker<'a> {
         depth: usize,
         name: Option<&str>,
     ) -> Value {
-        if self.seeded {
-            let nullable = match map.get("type") {
-                Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
-                _ => map.get("nullable") == Some(&Value::Bool(true)),
-            };
-            if nullable && self.rng.below(6) == 0 {
-                return Value::Null;
-            }
+        let nullable = match map.get("type") {
+            Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+            _ => map.get("nullable") == Some(&Value::Bool(true)),
+        };
+        // Deep down, `null` where allowed ends a recursion that required fields continue.
+        if nullable && (depth >= FULL_DEPTH || (self.seeded && self.rng.below(6) == 0)) {
+            return Value::Null;
         }
         let Some(kind) = primary_type(map) else {
             return self.anything(name);
@@ -409,10 +411,11 @@ impl<'a> Walker<'a> {
             .unwrap_or_default();
         let items = map.get("items");
         let closed = items == Some(&Value::Bool(false));
-        let wanted = if !self.seeded {
-            min.max(1)
-        } else if depth >= FULL_DEPTH {
+        // Deep down only what `minItems` demands, so a tree whose children may be empty ends.
+        let wanted = if depth >= FULL_DEPTH {
             min
+        } else if !self.seeded {
+            min.max(1)
         } else {
             self.rng.between(1, 3)
         };
