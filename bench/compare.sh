@@ -6,6 +6,10 @@
 #   bench/compare.sh                   # full run: 15 s per load run, a few minutes in all
 #   BENCH_SECONDS=3 bench/compare.sh   # quick run (numbers are noisier)
 #
+# Workloads at default settings (INFO log line per request, journal on): the docs request; every
+# record of every group with a moving two-step filter (bench/bodies.py); the same with a unique
+# unknown field in every body. The same three on the scale set, to compare the two.
+#
 # Tunables (environment): BENCH_SECONDS (length of each measured load run, default 15),
 # BENCH_WARMUP_SECONDS (unmeasured load before each run, default 2), BENCH_STARTUP_RUNS
 # (spawns timed for start-up to first 200, default 5), BENCH_SKIP_SCALE=1 (skip the scale run).
@@ -285,9 +289,14 @@ evalmock_cmd "$port" default
 start "evalmock (default logging)" "$port" "$DOCS_BODY" 10 "$WORK/evalmock-logging.log" "${CMD[@]}"
 pid=$STARTED_PID
 load "logging.32" "$pid" "$port" 32 "$DOCS_BODY"
-stop "$pid"
 LOG_BYTES=$(wc -c <"$WORK/evalmock-logging.log")
 LOG_LINES=$(wc -l <"$WORK/evalmock-logging.log")
+# Every record of every group with a moving two-step filter; then the same with a unique
+# unknown field in every body (bench/compare-record-bodies.lua).
+python3 bench/bodies.py fixtures >"$WORK/bodies.txt"
+BENCH_BODIES=$WORK/bodies.txt load "cycle.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
+BENCH_BODIES=$WORK/bodies.txt BENCH_UNIQUE=1 load "new.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
+stop "$pid"
 
 # --- scale: a large generated fixture set ---------------------------------------------------------
 if [[ ${BENCH_SKIP_SCALE:-0} != 1 ]]; then
@@ -312,8 +321,10 @@ print(json.dumps({
 }, separators=(",", ":")))
 EOF
     )
+    python3 bench/bodies.py "$SCALE_DIR" >"$WORK/scale-bodies.txt"
     port=$(free_port)
-    evalmock_cmd "$port" "$QUIET_LOG" --fixtures "$SCALE_DIR"
+    # At default settings, as the bundled set's cycle and new runs, so the three compare alike.
+    evalmock_cmd "$port" default --fixtures "$SCALE_DIR"
     start "evalmock (scale set)" "$port" "$SCALE_BODY" 120 "$WORK/scale.log" "${CMD[@]}"
     pid=$STARTED_PID
     SCALE_STARTUP_MS=$STARTUP_MS
@@ -325,6 +336,8 @@ EOF
         die "evalmock did not answer the scale request with 200"
     SCALE_ANSWER_BYTES=$(wc -c <"$WORK/scale-answer.json")
     load "scale.32" "$pid" "$port" 32 "$SCALE_BODY"
+    BENCH_BODIES=$WORK/scale-bodies.txt load "scale.cycle.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
+    BENCH_BODIES=$WORK/scale-bodies.txt BENCH_UNIQUE=1 load "scale.new.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
     # reset_peak cleared the load peak; the larger of the two is the process's peak.
     SCALE_PEAK=${R[scale.32.hwm]}
     ((SCALE_LOAD_HWM > SCALE_PEAK)) && SCALE_PEAK=$SCALE_LOAD_HWM
@@ -345,13 +358,18 @@ report() {
     echo "evalmock: --response-validation strict, RUST_LOG=$QUIET_LOG unless noted; baseline: examples/baseline.rs"
     echo
     printf '%-24s %10s %9s %9s %10s %10s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "peak MB" "requests" "other%"
-    for key in baseline.32 evalmock.32 baseline.64 evalmock.64 uncached.32 logging.32 scale.32; do
+    for key in baseline.32 evalmock.32 baseline.64 evalmock.64 uncached.32 logging.32 cycle.32 new.32 \
+        scale.32 scale.cycle.32 scale.new.32; do
         [[ -n ${R[$key.rps]:-} ]] || continue
         local label=$key
         case $key in
-        logging.32) label="evalmock.32 default log" ;;
+        logging.32) label="default.32 docs" ;;
+        cycle.32) label="default.32 cycle" ;;
+        new.32) label="default.32 every body new" ;;
         uncached.32) label="evalmock.32 uncached" ;;
-        scale.32) label="evalmock.32 scale set" ;;
+        scale.32) label="scale.32 docs-shaped" ;;
+        scale.cycle.32) label="scale.32 cycle" ;;
+        scale.new.32) label="scale.32 every body new" ;;
         esac
         printf '%-24s %10s %9s %9s %10s %10s %7s%s\n' "$label" "${R[$key.rps]}" "${R[$key.p50]}" \
             "${R[$key.p99]}" "$(mb "${R[$key.hwm]}")" "${R[$key.requests]}" "${R[$key.other]}" \
@@ -376,6 +394,10 @@ report() {
         "(all: ${startups[*]}; one curl poll costs ~$CURL_MS ms); 'ready in': ${ready_lines[*]}"
     echo "default settings (INFO log line per request, journal on; 32 conn): $(ratio "${R[logging.32.rps]}" "${R[baseline.32.rps]}") x the baseline," \
         "p99 ${R[logging.32.p99]} ms, peak RSS $(mb "${R[logging.32.hwm]}") MB with the journal full"
+    echo "default settings, cycling every record of every group with step filters: $(ratio "${R[cycle.32.rps]}" "${R[baseline.32.rps]}") x the baseline," \
+        "p99 ${R[cycle.32.p99]} ms, peak RSS $(mb "${R[cycle.32.hwm]}") MB"
+    echo "default settings, every body new (the same, each with a unique unknown field): $(ratio "${R[new.32.rps]}" "${R[baseline.32.rps]}") x the baseline," \
+        "p99 ${R[new.32.p99]} ms, peak RSS $(mb "${R[new.32.hwm]}") MB"
     echo "default logging (32 conn): $(ratio "${R[logging.32.rps]}" "${R[evalmock.32.rps]}") x the quiet throughput," \
         "p99 $(ratio "${R[logging.32.p99]}" "${R[evalmock.32.p99]}") x; wrote $LOG_LINES lines ($((LOG_BYTES / 1024)) KiB) of log"
     if [[ -n ${SCALE_STARTUP_MS:-} ]]; then
@@ -383,9 +405,11 @@ report() {
         echo "scale set: $SCALE_STEP_RESULTS step results (10 groups x 5 batches x 500 records x 4 steps), JSON $(mb "$SCALE_JSON_KB") MB on disk, generated in ${GEN_MS} ms"
         echo "  start-up to first 200: $SCALE_STARTUP_MS ms ('ready in' $SCALE_READY)"
         echo "  peak RSS: $(mb "$SCALE_PEAK") MB = $(ratio "$SCALE_PEAK" "$SCALE_JSON_KB") x the JSON size (peak of loading $(mb "$SCALE_LOAD_HWM") MB, RSS once ready $(mb "$SCALE_IDLE") MB, peak under load $(mb "${R[scale.32.hwm]}") MB)"
-        echo "  compare-record at 32 conn: ${R[scale.32.rps]} req/s = $(ratio "${R[scale.32.rps]}" "${R[evalmock.32.rps]}") x the bundled set," \
+        echo "  at default settings, scale / bundled throughput: docs-shaped $(ratio "${R[scale.32.rps]}" "${R[logging.32.rps]}") x," \
+            "cycle $(ratio "${R[scale.cycle.32.rps]}" "${R[cycle.32.rps]}") x, every body new $(ratio "${R[scale.new.32.rps]}" "${R[new.32.rps]}") x"
+        echo "  compare-record at 32 conn: ${R[scale.32.rps]} req/s = $(ratio "${R[scale.32.rps]}" "${R[logging.32.rps]}") x the bundled set (both at default settings)," \
             "p99 ${R[scale.32.p99]} ms; its answer is $SCALE_ANSWER_BYTES bytes (bundled: $ANSWER_BYTES), so in bytes/s" \
-            "$(awk -v a="${R[scale.32.rps]}" -v ab="$SCALE_ANSWER_BYTES" -v b="${R[evalmock.32.rps]}" -v bb="$ANSWER_BYTES" \
+            "$(awk -v a="${R[scale.32.rps]}" -v ab="$SCALE_ANSWER_BYTES" -v b="${R[logging.32.rps]}" -v bb="$ANSWER_BYTES" \
                 'BEGIN { printf "%.2f", (a * ab) / (b * bb) }') x"
     fi
 }

@@ -43,6 +43,9 @@ RECORD = "record_01jv0000000000000000000001"
 STEPS = ["step_01jv0000000000000000000001", "step_01jv0000000000000000000002"]
 WARMUP = 200
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bodies import bodies as fixture_bodies  # noqa: E402
+
 
 def free_port():
     with socket.socket() as s:
@@ -64,22 +67,7 @@ def bodies(workload):
                 {"evalGroupId": GROUP, "recordId": RECORD, "stepIds": STEPS + [f"step_bench_{n}"]}
             )
     elif workload == "cycle":
-        requests = []
-        for path in sorted(glob.glob(os.path.join(ROOT, "fixtures/groups/*.json"))):
-            with open(path) as f:
-                group = json.load(f)
-            steps = [s["stepId"] for s in group["flow"]["steps"]]
-            for i, record in enumerate(group["records"]):
-                pair = [steps[i % len(steps)], steps[(i + 1) % len(steps)]]
-                requests.append(
-                    json.dumps(
-                        {
-                            "evalGroupId": group["evalGroupId"],
-                            "recordId": record["recordId"],
-                            "stepIds": pair,
-                        }
-                    )
-                )
+        requests = list(fixture_bodies(os.path.join(ROOT, "fixtures")))
         while True:
             yield from requests
     else:
