@@ -1,47 +1,46 @@
 //! The log: one line per event on stderr, written by a background thread.
 //!
 //! Logs go to stderr, so stdout stays for what a command prints (`check`, `fixtures
-//! generate`). A background thread writes them: a request never waits for the terminal or a
-//! pipe. Colours only on a terminal, so log files and CI logs hold plain text.
+//! generate`). Colours only on a terminal, so log files and CI logs hold plain text.
 //!
-//! The line is tracing-subscriber's usual shape (`2026-11-29T18:20:01.123456Z  INFO message
-//! key=value`), written by [`Line`] rather than by its default formatter, because at one INFO
-//! line per request (the default) the formatter was a tenth of a request's instructions:
-//! it escapes terminal control characters one `char` at a time through `fmt::Write`. [`Line`]
-//! escapes the same characters (ESC, BEL, BS, FF, DEL and the C1 controls, which a client
-//! could put in a logged id to rewrite the developer's terminal) but scans each piece for them
-//! first and writes a clean piece, the usual case, in one call.
+//! At default settings every request logs a line, so the log's cost is part of every request's:
+//! - the line is tracing-subscriber's usual shape (`2026-11-29T18:20:01.123456Z  INFO message
+//!   key=value`), written by [`Line`] rather than by its default formatter, which escaped
+//!   terminal control characters one `char` at a time through `fmt::Write` (a tenth of a
+//!   request's instructions). [`Line`] escapes the same characters (ESC, BEL, BS, FF, DEL and
+//!   the C1 controls, which a client could put in a logged id to rewrite the developer's
+//!   terminal) but scans each piece for them first and writes a clean piece in one call;
+//! - a request appends its line to one shared buffer and goes on ([`Batched`]); a writer thread
+//!   takes the whole buffer every few milliseconds and writes it with one call. A queue with a
+//!   message per line (tracing-appender) woke the writer for most lines: on two cores its
+//!   context switches took a tenth of the throughput. Lines keep the order they were logged in
+//!   (one buffer), an idle mock still shows each line within [`GATHER`], nothing is dropped
+//!   (past [`MAX_PENDING`] bytes a request waits for the writer), and the guard [`init`]
+//!   returns writes what is left when `main` ends.
 
 use std::fmt::{self, Write as _};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 
-/// Lines a burst may queue for the writer thread before a request waits for it. Each slot is
-/// allocated (and touched) up front: tracing-appender's default of 128,000 costs 4 MB of
-/// resident memory for a mock that idles at 25; a burst of this many lines is written by the
-/// thread in a few milliseconds.
-const QUEUED_LINES: usize = 8 * 1024;
+/// How long the writer lets lines gather after the first one arrives: one write per burst.
+const GATHER: Duration = Duration::from_millis(5);
+/// Bytes of lines waiting before a logging request waits for the writer (a stalled terminal or
+/// pipe must not grow memory without bound).
+const MAX_PENDING: usize = 1024 * 1024;
 
-/// Installs the subscriber (level from `RUST_LOG`, default `evalmock=info`). The guard flushes
-/// buffered lines when dropped: keep it for the life of `main`.
-pub fn init() -> tracing_appender::non_blocking::WorkerGuard {
+/// Installs the subscriber (level from `RUST_LOG`, default `evalmock=info`). The guard writes
+/// the lines still waiting when dropped: keep it for the life of `main`.
+pub fn init() -> Guard {
     use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("evalmock=info"));
-    // The worker drains every line waiting, then flushes: buffered, a burst of requests costs
-    // one write for many lines, and an idle mock still shows each line at once.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        // Under a flood, keep every line (block) rather than lose evidence of what happened.
-        .lossy(false)
-        .buffered_lines_limit(QUEUED_LINES)
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = Batched::start(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .event_format(Line {
@@ -50,6 +49,140 @@ pub fn init() -> tracing_appender::non_blocking::WorkerGuard {
         .with_writer(writer)
         .init();
     guard
+}
+
+/// Lines waiting for the writer thread.
+#[derive(Debug, Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    closed: bool,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    /// The writer waits here for a first line; a closing guard wakes it too.
+    arrived: Condvar,
+    /// Requests wait here while [`MAX_PENDING`] bytes are waiting.
+    room: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // A panic while appending leaves at worst a partial line: keep logging.
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Where events are written: appends to the shared buffer (see the module's doc).
+#[derive(Debug, Clone)]
+pub struct Batched {
+    shared: Arc<Shared>,
+}
+
+/// Stops the writer thread after it has written every waiting line.
+#[derive(Debug)]
+pub struct Guard {
+    shared: Arc<Shared>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Batched {
+    /// Starts the writer thread over `out`.
+    pub fn start(out: impl std::io::Write + Send + 'static) -> (Batched, Guard) {
+        let shared = Arc::new(Shared::default());
+        let writer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("evalmock-log".into())
+                .spawn(move || write_batches(&shared, out))
+                .ok()
+        };
+        (
+            Batched {
+                shared: shared.clone(),
+            },
+            Guard { shared, writer },
+        )
+    }
+
+    fn append(&self, line: &[u8]) {
+        let mut pending = self.shared.lock();
+        while pending.bytes.len() > MAX_PENDING && !pending.closed {
+            pending = self
+                .shared
+                .room
+                .wait(pending)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        let was_empty = pending.bytes.is_empty();
+        pending.bytes.extend_from_slice(line);
+        drop(pending);
+        if was_empty {
+            self.shared.arrived.notify_one();
+        }
+    }
+}
+
+/// The writer thread: waits for a first line, lets more gather, writes them all at once.
+fn write_batches(shared: &Shared, mut out: impl std::io::Write) {
+    let mut spare = Vec::new();
+    loop {
+        let mut pending = shared.lock();
+        while pending.bytes.is_empty() && !pending.closed {
+            pending = shared
+                .arrived
+                .wait(pending)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        let closed = pending.closed;
+        if pending.bytes.is_empty() {
+            return;
+        }
+        if !closed {
+            drop(pending);
+            std::thread::sleep(GATHER);
+            pending = shared.lock();
+        }
+        std::mem::swap(&mut pending.bytes, &mut spare);
+        drop(pending);
+        shared.room.notify_all();
+        // Nothing useful can be done when stderr is gone; the lines are dropped.
+        let _ = out.write_all(&spare).and_then(|()| out.flush());
+        spare.clear();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.arrived.notify_one();
+        self.shared.room.notify_all();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl std::io::Write for &Batched {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.append(line);
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Batched {
+    type Writer = &'a Batched;
+
+    fn make_writer(&'a self) -> &'a Batched {
+        self
+    }
 }
 
 /// Formats one event as a line: time, level, message, then `key=value` fields.
@@ -192,6 +325,66 @@ mod tests {
         let mut writer = Writer::new(&mut out);
         Escaping(&mut writer).write_str(text).expect("writes");
         out
+    }
+
+    /// A `Write` whose bytes the test can read after the writer thread is done.
+    #[derive(Clone, Default)]
+    struct Collected(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Collected {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_is_written_in_order_and_the_guard_writes_what_is_left() {
+        let out = Collected::default();
+        let (writer, guard) = Batched::start(out.clone());
+        let lines: Vec<String> = (0..5000).map(|i| format!("line {i}\n")).collect();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for line in &lines {
+                    std::io::Write::write_all(&mut &writer, line.as_bytes()).expect("write");
+                }
+            });
+        });
+        // Some lines are still waiting for the writer's next round: the guard writes them.
+        drop(guard);
+        let written = String::from_utf8(out.0.lock().expect("lock").clone()).expect("UTF-8");
+        assert_eq!(written, lines.concat());
+    }
+
+    #[test]
+    fn a_stalled_output_makes_writers_wait_instead_of_growing_without_bound() {
+        /// An output that takes a while per write, like a terminal scrolled by hand.
+        struct Slow(Collected);
+        impl std::io::Write for Slow {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(Duration::from_millis(20));
+                self.0.write(bytes)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let out = Collected::default();
+        let (writer, guard) = Batched::start(Slow(out.clone()));
+        let line = vec![b'x'; 64 * 1024];
+        for _ in 0..64 {
+            std::io::Write::write_all(&mut &writer, &line).expect("write");
+            assert!(
+                writer.shared.lock().bytes.len() <= MAX_PENDING + line.len(),
+                "pending bytes stay bounded"
+            );
+        }
+        drop(guard);
+        assert_eq!(out.0.lock().expect("lock").len(), 64 * line.len());
     }
 
     #[test]
