@@ -8,7 +8,10 @@
 //!   response validation, serialisation) for the docs request: the first time evalmock sees
 //!   that body (the answer is built, validated and serialised, then memoised), again (answered
 //!   from the memo), and without `stepIds` (answered from the cache filled at load);
-//! - `response_serialisation`: the compare-record body `Value` -> bytes, as the engine does;
+//! - `assembly`: a record's answer serialised into a template (once per record at load) and a
+//!   two-step filter assembled from it (per request): the path the docs request takes;
+//! - `response_serialisation`: the compare-record body `Value` -> bytes (what the engine did
+//!   per filtered request before assembly; still the path of computed answers);
 //! - `response_validation`: `validate::schema_violations` of that body against the 200 schema;
 //! - `load`: `app::load` of the embedded spec and fixtures (the start-up work).
 //!
@@ -21,6 +24,7 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use evalmock::config::{BUNDLED_SPEC, BUNDLED_SPEC_NAME};
 use evalmock::engine::{Mock, MockBody, MockRequest, Outcome};
+use evalmock::respond::assembled::{ItemsPath, PathStep, Template};
 use evalmock::spec::{Operation, RouteMatch, Spec};
 use evalmock::validate::{self, RequestInput};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -175,8 +179,39 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| handle(&mock, black_box(&unfiltered)))
     });
 
-    // The body the engine built for the docs request, as a `Value` again: what it serialises
-    // and validates per request.
+    // Assembly (respond::assembled): what a filtered compare-record costs in the domain. The
+    // record's unfiltered answer is serialised into a template once at load; a filter copies
+    // the bytes of the steps it keeps.
+    let unfiltered_answer = answer(&mock, &post, &headers, UNFILTERED_BODY);
+    let unfiltered_value: Value =
+        serde_json::from_slice(&unfiltered_answer).expect("the answer is JSON");
+    const STEP_RESULTS: ItemsPath<'static> = ItemsPath {
+        steps: &[
+            PathStep::Field("evals"),
+            PathStep::EachItem,
+            PathStep::Field("stepResults"),
+        ],
+        key: "stepId",
+    };
+    let template = Template::new(&unfiltered_value, STEP_RESULTS);
+    let wanted = [
+        "step_01jv0000000000000000000001",
+        "step_01jv0000000000000000000002",
+    ];
+    assert_eq!(
+        template.keeping(|step| wanted.contains(&step)),
+        docs_answer,
+        "the assembled answer is the engine's"
+    );
+    c.bench_function("assembly/template_at_load", |b| {
+        b.iter(|| Template::new(black_box(&unfiltered_value), STEP_RESULTS))
+    });
+    c.bench_function("assembly/keeping_two_steps", |b| {
+        b.iter(|| black_box(&template).keeping(|step| wanted.contains(&step)))
+    });
+
+    // The body the engine built for the docs request, as a `Value` again: what it serialised
+    // and validated per request before answers were assembled (kept to price that path).
     let body: Value = serde_json::from_slice(&docs_answer).expect("the answer is JSON");
     c.bench_function("response_serialisation/compare_record_docs", |b| {
         // As `Mock::to_mock_response` does for a JSON reply.
