@@ -64,7 +64,8 @@ impl Template {
         };
         writer.write(value, Some(path.steps));
         Template {
-            bytes: Bytes::from(writer.out),
+            // Shrunk to its length: kept for the life of the World, one per record.
+            bytes: Bytes::from(writer.out.into_boxed_slice()),
             arrays: writer.arrays,
         }
     }
