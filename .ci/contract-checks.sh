@@ -84,7 +84,13 @@ CORPUS_CHECKS=not_a_server_error,status_code_conformance,content_type_conformanc
 #   parameter is what it exists to test; evalmock serves it with a warning).
 # - bodies.yaml: schemathesis names extra multipart parts with arbitrary Unicode, which
 #   multer's part-header parser refuses, so evalmock answers MALFORMED_BODY (an open gap).
-EXPECTED_FAILURES=" no-responses-3.1.yaml undeclared-path-param.yaml bodies.yaml "
+# - ref-cycles.yaml: two operations answer with a schema no finite value satisfies (that is
+#   what the document tests); evalmock answers its marked 500 `unsatisfiable-schema`, never an
+#   infinite or null body (tests/evalmock/cycles.rs). The finite cycles beside them pass.
+# - tuples.yaml: schemathesis 4.32.5 rewrites 3.1 `prefixItems` into the draft-4 array form of
+#   `items` and then refuses its own rewrite as an invalid Schema Object, before sending
+#   anything (tests/evalmock/any_spec_generation.rs checks evalmock's tuples instead).
+EXPECTED_FAILURES=" no-responses-3.1.yaml undeclared-path-param.yaml bodies.yaml ref-cycles.yaml tuples.yaml "
 for doc in tests/data/specs/*.yaml; do
   name=$(basename "$doc")
   start --spec "$doc"
