@@ -17,19 +17,25 @@ max_len="${FUZZ_MAX_LEN:-65536}"
 rss_limit_mb="${FUZZ_RSS_LIMIT_MB:-2048}"
 # One input taking longer than this is reported as a hang.
 timeout="${FUZZ_TIMEOUT:-10}"
+# Extra cargo-fuzz build options (`--sanitizer none`, `--debug-assertions`, ...). They go to
+# both `cargo fuzz build` and `cargo fuzz run`: any option that differs between the two makes
+# `run` rebuild evalmock and every dependency with other flags, which takes many minutes.
+read -r -a build_flags <<<"${FUZZ_BUILD_FLAGS:-}"
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(spec_json spec_yaml validate_request prefer fixtures tokens)
 fi
 
-cargo +nightly fuzz build || exit 2
+# Builds every target once (the first build takes many minutes); each `run` below then finds
+# its binary up to date and starts at once.
+cargo +nightly fuzz build "${build_flags[@]}" || exit 2
 
 failed=0
 for target in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
   log="fuzz/artifacts/$target/last-run.log"
-  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+  cargo +nightly fuzz run "${build_flags[@]}" "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
     -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb="$rss_limit_mb" \
     -timeout="$timeout" -print_final_stats=1 >"$log" 2>&1
   status=$?
