@@ -26,11 +26,30 @@ pub enum Direction {
 /// The request and response copies of `document`; `None` where the copy would be identical
 /// (a document without `readOnly`/`writeOnly` properties shares one copy for all three).
 pub fn variants(document: &Value) -> (Option<Value>, Option<Value>) {
-    let derive = |direction| {
+    let derive = |direction, keyword| {
+        // Without a single `keyword: true` nothing is rewritten: skip copying the document.
+        if !sets_flag(document, keyword) {
+            return None;
+        }
         let mut copy = document.clone();
         rewrite(document, &mut copy, direction).then_some(copy)
     };
-    (derive(Direction::Request), derive(Direction::Response))
+    (
+        derive(Direction::Request, "readOnly"),
+        derive(Direction::Response, "writeOnly"),
+    )
+}
+
+/// Whether `keyword: true` appears anywhere in `value` (a property [`rewrite`] acts on must
+/// carry it, directly or behind a `$ref`).
+fn sets_flag(value: &Value, keyword: &str) -> bool {
+    match value {
+        Value::Object(map) => map.iter().any(|(key, child)| {
+            (key == keyword && *child == Value::Bool(true)) || sets_flag(child, keyword)
+        }),
+        Value::Array(items) => items.iter().any(|item| sets_flag(item, keyword)),
+        _ => false,
+    }
 }
 
 /// Whether `schema` (after `$ref`s) carries `keyword: true`.

@@ -303,8 +303,7 @@ fn one_of_branches(
                         continue;
                     }
                     let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(&normalize::escape_pointer_token(key));
+                    normalize::push_pointer_token(pointer, key);
                     if key == "oneOf"
                         && let Value::Array(branches) = child
                     {
@@ -317,7 +316,7 @@ fn one_of_branches(
             Value::Array(items) => {
                 for (index, child) in items.iter().enumerate() {
                     let len = pointer.len();
-                    pointer.push_str(&format!("/{index}"));
+                    normalize::push_pointer_index(pointer, index);
                     walk(child, pointer, found);
                     pointer.truncate(len);
                 }

@@ -42,8 +42,7 @@ fn degrade(
                     continue;
                 }
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_pointer_token(key));
+                push_pointer_token(pointer, key);
                 degrade(child, pointer, version, warnings);
                 pointer.truncate(len);
             }
@@ -52,7 +51,7 @@ fn degrade(
         Value::Array(items) => {
             for (index, child) in items.iter_mut().enumerate() {
                 let len = pointer.len();
-                pointer.push_str(&format!("/{index}"));
+                push_pointer_index(pointer, index);
                 degrade(child, pointer, version, warnings);
                 pointer.truncate(len);
             }
@@ -112,6 +111,23 @@ fn degrade_schema_node(
 /// Escapes one reference token of a JSON pointer (RFC 6901).
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Appends `/` and `token`, escaped, to `pointer` (without allocating for the usual token
+/// that needs no escaping).
+pub(super) fn push_pointer_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    if token.contains(['~', '/']) {
+        pointer.push_str(&escape_pointer_token(token));
+    } else {
+        pointer.push_str(token);
+    }
+}
+
+/// Appends `/` and `index` to `pointer`.
+pub(super) fn push_pointer_index(pointer: &mut String, index: usize) {
+    use std::fmt::Write as _;
+    let _ = write!(pointer, "/{index}");
 }
 
 /// Follows a chain of local `$ref`s; a dangling or cyclic chain stops where it is

@@ -4,7 +4,8 @@
 //! registered under that URI, so references between schemas (cyclic ones included) resolve
 //! lazily inside `jsonschema` exactly as in the document, and nothing is copied or inlined.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::{Value, json};
@@ -48,6 +49,17 @@ impl CompiledSchema {
 pub struct SchemaCompiler<'doc> {
     registry: Registry<'doc>,
     origin: String,
+    /// The document and its request and response copies (the document's own where identical).
+    document: &'doc Value,
+    request: &'doc Value,
+    response: &'doc Value,
+    /// Validators already built, by base URI and the schema's text, for schemas whose meaning
+    /// does not depend on where they stand (see [`location_free`]): a large document `$ref`s the
+    /// same component from thousands of operations, and each is compiled once.
+    shared: Mutex<HashMap<(&'static str, String), Arc<Validator>>>,
+    /// False when the document sets a base URI anywhere (`$id`): then the same text can mean
+    /// different things in different places, and nothing is shared.
+    shareable: bool,
     /// The base URI of each direction's copy (the document's own where a copy is identical).
     request_uri: &'static str,
     response_uri: &'static str,
@@ -89,6 +101,11 @@ impl<'doc> SchemaCompiler<'doc> {
         Ok(SchemaCompiler {
             registry,
             origin: origin.to_string(),
+            document,
+            request: request.unwrap_or(document),
+            response: response.unwrap_or(document),
+            shared: Mutex::new(HashMap::new()),
+            shareable: !sets_base_uri(document),
             request_uri: if request.is_some() {
                 REQUEST_URI
             } else {
@@ -113,15 +130,42 @@ impl<'doc> SchemaCompiler<'doc> {
         pointer: &str,
         direction: Direction,
     ) -> Result<CompiledSchema, SpecError> {
-        let uri = match direction {
-            Direction::Any => DOCUMENT_URI,
-            Direction::Request => self.request_uri,
-            Direction::Response => self.response_uri,
+        let (uri, copy) = match direction {
+            Direction::Any => (DOCUMENT_URI, self.document),
+            Direction::Request => (self.request_uri, self.request),
+            Direction::Response => (self.response_uri, self.response),
         };
+        // Where the schema's text alone decides what it means, one validator serves every place
+        // that holds the same text (compiled the first time, from that place, through the same
+        // wrapper, so errors name the same schema paths wherever it is used).
+        let key = copy
+            .pointer(pointer)
+            .filter(|node| self.shareable && location_free(node))
+            .map(|node| (uri, node.to_string()));
+        if let Some(key) = &key
+            && let Some(validator) = self.lock_shared().get(key)
+        {
+            return Ok(CompiledSchema {
+                pointer: pointer.to_string(),
+                direction,
+                validator: validator.clone(),
+            });
+        }
         let wrapper = json!({ "$ref": format!("{uri}#{}", encode_fragment(pointer)) });
         let mut schema = self.build(&wrapper, pointer, "invalid schema")?;
         schema.direction = direction;
+        if let Some(key) = key {
+            self.lock_shared().insert(key, schema.validator.clone());
+        }
         Ok(schema)
+    }
+
+    fn lock_shared(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(&'static str, String), Arc<Validator>>> {
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A schema that accepts every value, standing in (under `pointer`, for messages) for one
@@ -155,6 +199,36 @@ impl<'doc> SchemaCompiler<'doc> {
             direction: Direction::Any,
             validator: Arc::new(validator),
         })
+    }
+}
+
+/// Whether `schema` means the same wherever it stands in the document: it sets no base URI or
+/// anchor (`$id`, `$anchor`, `$dynamicAnchor`, ...) and every `$ref` in it is a pointer into
+/// the same document (`#/...`), which resolves to the same place from anywhere. Keywords are
+/// matched conservatively: any `$` key but `$ref` and `$comment` disqualifies, as does a
+/// `$ref` to anything but `#...`, wherever they appear (inside `const`, `enum` or `examples`
+/// too, which only costs a missed share).
+fn location_free(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => map.iter().all(|(key, value)| match key.as_str() {
+            "$ref" => value.as_str().is_some_and(|r| r.starts_with('#')),
+            "$comment" => true,
+            key if key.starts_with('$') => false,
+            _ => location_free(value),
+        }),
+        Value::Array(items) => items.iter().all(location_free),
+        _ => true,
+    }
+}
+
+/// Whether `$id` appears anywhere in `value` (conservatively: also inside examples).
+fn sets_base_uri(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key == "$id" || sets_base_uri(value)),
+        Value::Array(items) => items.iter().any(sets_base_uri),
+        _ => false,
     }
 }
 
