@@ -107,9 +107,11 @@ fn a_fixture_that_breaks_the_spec_stops_loading_naming_file_and_field() {
         message.contains("fixtures/groups/"),
         "names the file: {message}"
     );
+    // The place in the fixture file, not in the answer: compare-record's `evals[0]` is the
+    // record's result in the group's first batch (compare_record_fixture_path).
     assert!(
-        message.contains(".stepResults"),
-        "names the field: {message}"
+        message.contains("fixtures/groups/01-support-triage-agent-model-comparison.json: batches[0].results[0].stepResults:"),
+        "names the fixture file and its field: {message}"
     );
     assert!(
         message.contains("at most 1"),
