@@ -256,19 +256,14 @@ impl Fields<'_, '_> {
             return;
         }
         self.result = (|| {
-            if field.name() == "message" {
-                if !self.first {
-                    self.out.0.write_char(' ')?;
-                }
-                self.out.write_fmt(value)
-            } else {
-                if !self.first {
-                    self.out.0.write_char(' ')?;
-                }
+            if !self.first {
+                self.out.0.write_char(' ')?;
+            }
+            if field.name() != "message" {
                 self.out.0.write_str(field.name())?;
                 self.out.0.write_char('=')?;
-                self.out.write_fmt(value)
             }
+            self.out.write_fmt(value)
         })();
         self.first = false;
     }

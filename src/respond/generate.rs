@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use super::dynamic::{Plain, Realism, Rng, bounds};
 use super::pattern;
 use crate::clock;
-use crate::spec::{CompiledSchema, Spec, escape_pointer_token, resolve_at};
+use crate::spec::{CompiledSchema, Spec, escape_pointer_token, required_names, resolve_at};
 
 /// Past this depth objects get only their required properties and arrays only their minimum
 /// number of items, which keeps values from recursive schemas finite (and still valid).
@@ -905,16 +905,6 @@ pub(super) fn drop_excluded(schema: &Map<String, Value>, object: &mut Map<String
             object.remove(*last);
         }
     }
-}
-
-/// The names an object schema lists as `required`.
-pub(super) fn required_names(map: &Map<String, Value>) -> Vec<&str> {
-    map.get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
 }
 
 pub(super) fn primary_type(map: &Map<String, Value>) -> Option<&str> {

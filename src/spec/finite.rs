@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::required_names;
 use serde_json::Value;
 
 /// Which `$ref` targets (JSON pointers without the `#`) have a finite value.
@@ -228,16 +229,6 @@ impl<'a> Finite<'a> {
             _ => None,
         }
     }
-}
-
-/// The names an object schema lists as `required`.
-fn required_names(map: &serde_json::Map<String, Value>) -> Vec<&str> {
-    map.get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
 }
 
 /// The target of a local `$ref` (`#/components/schemas/Node` -> `/components/schemas/Node`).

@@ -279,6 +279,17 @@ impl Spec {
 
 pub use normalize::escape_pointer_token;
 
+/// The names an object schema lists as `required` (the generator and the finite-value
+/// analysis both read them).
+pub(crate) fn required_names(map: &serde_json::Map<String, Value>) -> Vec<&str> {
+    map.get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// Follows a local `$ref` chain in `document`, returning the target and its pointer.
 pub fn resolve_at<'a>(
     document: &'a Value,
