@@ -15,7 +15,7 @@ status=0
 # cargo-mutants adds `-f` files to the config's examine_globs; to run only the files named,
 # the config is left out and its one other setting given here.
 if [[ " $* " == *" -f "* || " $* " == *" --file "* ]]; then
-  cargo mutants --no-shuffle --no-config --cargo-arg=--release "$@" || status=$?
+  cargo mutants --no-shuffle --no-config --profile mutants "$@" || status=$?
 else
   cargo mutants --no-shuffle "$@" || status=$?
 fi
