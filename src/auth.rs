@@ -25,9 +25,14 @@ pub enum AuthFailure {
     Malformed,
     /// `Basic` credentials that are not base64 of `user:password`.
     MalformedBasic,
-    /// `Basic ...` where a bearer token is expected, or a bare value that is not an API key.
+    /// `Basic ...` where a bearer token is expected, or a bare value that is not an API key;
+    /// `expected` is the scheme word as the document spells it.
     WrongScheme {
-        expected: &'static str,
+        expected: String,
+    },
+    /// A scheme word (`Digest`) with no credentials after it.
+    NoCredentials {
+        scheme: String,
     },
     Revoked,
     /// A token the API could never have issued (not shaped like any of its credentials).
@@ -40,9 +45,10 @@ impl AuthFailure {
     pub fn code(&self) -> &'static str {
         match self {
             AuthFailure::Missing { .. } => "MISSING_CREDENTIALS",
-            AuthFailure::Empty { .. } | AuthFailure::Malformed | AuthFailure::MalformedBasic => {
-                "MALFORMED_CREDENTIALS"
-            }
+            AuthFailure::Empty { .. }
+            | AuthFailure::Malformed
+            | AuthFailure::MalformedBasic
+            | AuthFailure::NoCredentials { .. } => "MALFORMED_CREDENTIALS",
             AuthFailure::WrongScheme { .. } => "UNSUPPORTED_AUTH_SCHEME",
             AuthFailure::Revoked => "REVOKED_API_KEY",
             AuthFailure::Unrecognised => "INVALID_API_KEY",
@@ -60,6 +66,11 @@ impl AuthFailure {
             }
             AuthFailure::WrongScheme { expected } => {
                 format!("the Authorization header must use the {expected} scheme")
+            }
+            AuthFailure::NoCredentials { scheme } => {
+                format!(
+                    "the Authorization header names the {scheme} scheme but carries no credentials"
+                )
             }
             AuthFailure::Revoked => "this API key has been revoked".into(),
             AuthFailure::Unrecognised => "the API key is not valid".into(),
@@ -79,9 +90,17 @@ impl AuthFailure {
             (AuthFailure::Missing { what }, _) if !what.contains("Authorization") => {
                 format!("Send {what} with your API key.")
             }
-            (AuthFailure::MalformedBasic, _)
-            | (AuthFailure::WrongScheme { expected: "Basic" }, _) => {
+            (AuthFailure::MalformedBasic, _) => {
                 "Send `Authorization: Basic <base64 of user:password>`.".into()
+            }
+            (AuthFailure::WrongScheme { expected }, _) if expected == "Basic" => {
+                "Send `Authorization: Basic <base64 of user:password>`.".into()
+            }
+            (AuthFailure::WrongScheme { expected: scheme }, _)
+            | (AuthFailure::NoCredentials { scheme }, _)
+                if scheme != "Bearer" =>
+            {
+                format!("Send `Authorization: {scheme} <credentials>`.")
             }
             (_, Some(hint)) => format!("Send `Authorization: Bearer <your API key>` ({hint})."),
             (_, None) => "Send `Authorization: Bearer <your API key>`.".into(),
@@ -221,16 +240,35 @@ fn credential(
             {
                 return Ok(value.to_string());
             }
-            Err(AuthFailure::WrongScheme { expected: "Bearer" })
+            Err(AuthFailure::WrongScheme {
+                expected: "Bearer".into(),
+            })
         }
         SecurityScheme::Basic { .. } => {
             let value = authorization(headers)?;
             let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
             if !word.eq_ignore_ascii_case("basic") {
-                return Err(AuthFailure::WrongScheme { expected: "Basic" });
+                return Err(AuthFailure::WrongScheme {
+                    expected: "Basic".into(),
+                });
             }
             basic_user(rest.trim()).ok_or(AuthFailure::MalformedBasic)?;
             Ok(rest.trim().to_string())
+        }
+        SecurityScheme::Http { scheme, .. } => {
+            let value = authorization(headers)?;
+            let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
+            if !word.eq_ignore_ascii_case(scheme) {
+                return Err(AuthFailure::WrongScheme {
+                    expected: scheme.clone(),
+                });
+            }
+            match rest.trim() {
+                "" => Err(AuthFailure::NoCredentials {
+                    scheme: scheme.clone(),
+                }),
+                credentials => Ok(credentials.to_string()),
+            }
         }
         SecurityScheme::ApiKey {
             location,
@@ -352,11 +390,15 @@ mod tests {
         assert_eq!(check(Some("Bearer a b")), Err(AuthFailure::Malformed));
         assert_eq!(
             check(Some("Basic dXNlcjpwYXNz")),
-            Err(AuthFailure::WrongScheme { expected: "Bearer" })
+            Err(AuthFailure::WrongScheme {
+                expected: "Bearer".into()
+            })
         );
         assert_eq!(
             check(Some("sk_live_abc")),
-            Err(AuthFailure::WrongScheme { expected: "Bearer" })
+            Err(AuthFailure::WrongScheme {
+                expected: "Bearer".into()
+            })
         );
     }
 
@@ -485,7 +527,9 @@ mod tests {
         assert_eq!(with("Basic "), Err(AuthFailure::MalformedBasic));
         assert_eq!(
             with("Bearer t"),
-            Err(AuthFailure::WrongScheme { expected: "Basic" })
+            Err(AuthFailure::WrongScheme {
+                expected: "Basic".into()
+            })
         );
         assert_eq!(
             run(only_basic(), &[], None),
@@ -498,7 +542,10 @@ mod tests {
             "Send `Authorization: Basic <base64 of user:password>`."
         );
         assert_eq!(
-            AuthFailure::WrongScheme { expected: "Basic" }.suggestion(None),
+            AuthFailure::WrongScheme {
+                expected: "Basic".into()
+            }
+            .suggestion(None),
             "Send `Authorization: Basic <base64 of user:password>`."
         );
         assert_eq!(basic_user("dXNlcjpwYXNz").as_deref(), Some("user"));

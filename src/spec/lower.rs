@@ -315,6 +315,14 @@ pub enum SecurityScheme {
     Basic {
         name: String,
     },
+    /// `http` with another IANA scheme (`Digest`, `HOBA`, `Negotiate`, ...): the request must
+    /// send `Authorization: <scheme> <credentials>`; what the credentials prove a mock cannot
+    /// check (a digest needs the server's nonce), so any non-empty value is accepted.
+    Http {
+        name: String,
+        /// As the document spells it, e.g. `Digest`.
+        scheme: String,
+    },
     ApiKey {
         name: String,
         location: ParamLocation,
@@ -327,6 +335,7 @@ impl SecurityScheme {
         match self {
             SecurityScheme::Bearer { name }
             | SecurityScheme::Basic { name }
+            | SecurityScheme::Http { name, .. }
             | SecurityScheme::ApiKey { name, .. } => name,
         }
     }
@@ -911,6 +920,21 @@ impl Lowering<'_> {
         match field("type") {
             "http" if field("scheme").eq_ignore_ascii_case("basic") => {
                 Ok(Some(SecurityScheme::Basic { name }))
+            }
+            "http" if field("scheme").is_empty() => {
+                self.warn(
+                    &format!("{scheme_pointer}/scheme"),
+                    format!(
+                        "http security scheme `{name}` names no `scheme`; it is checked as bearer"
+                    ),
+                );
+                Ok(Some(SecurityScheme::Bearer { name }))
+            }
+            "http" if !field("scheme").eq_ignore_ascii_case("bearer") => {
+                Ok(Some(SecurityScheme::Http {
+                    name,
+                    scheme: field("scheme").to_string(),
+                }))
             }
             "http" | "oauth2" | "openIdConnect" => Ok(Some(SecurityScheme::Bearer { name })),
             "mutualTLS" => {

@@ -91,8 +91,8 @@ pub struct Spec {
     router: router::Router,
     /// What was degraded while loading, in document order, each once.
     warnings: Vec<SpecWarning>,
-    /// `servers[].url` paths operations are also served under, longest first.
-    base_paths: Vec<String>,
+    /// `servers[].url` paths operations are also served under.
+    base_paths: servers::BasePaths,
     /// Callbacks and webhooks: described, listed, not served.
     not_served: Vec<String>,
     /// The normalised document, kept for `$ref` resolution when generating examples.
@@ -143,7 +143,7 @@ impl Spec {
         let request_document = shared(request);
         let response_document = shared(response);
         warnings.extend(lowered.warnings);
-        let base_paths = servers::base_paths(&document, &mut warnings);
+        let base_paths = servers::BasePaths::load(&document, &lowered.operations, &mut warnings);
         let not_served = lower::not_served(&document);
         let finite = finite::Finite::analyse(&document);
         for (target, chain) in finite.unsatisfiable() {
@@ -216,21 +216,26 @@ impl Spec {
         &self.not_served
     }
 
-    /// The base paths of `servers` operations are served under (besides the root).
+    /// The base paths of `servers` operations are served under (besides the root), longest
+    /// first; one declared by a path item or operation serves only its operations.
     pub fn base_paths(&self) -> &[String] {
-        &self.base_paths
+        self.base_paths.all()
     }
 
-    /// Finds the operation for a request path and method: under a server base path first,
-    /// then as written. Found beats method-not-allowed beats not-found.
+    /// Finds the operation for a request path and method: under a server base path first
+    /// (one the found operation is served under), then as written. Found beats
+    /// method-not-allowed beats not-found.
     pub fn route(&self, method: &http::Method, path: &str) -> RouteMatch {
         let mut best = RouteMatch::NotFound;
         let stripped = self
             .base_paths
+            .all()
             .iter()
-            .filter_map(|base| servers::strip(path, base));
-        for candidate in stripped.chain(std::iter::once(path)) {
+            .filter_map(|base| Some((Some(base), servers::strip(path, base)?)));
+        for (base, candidate) in stripped.chain(std::iter::once((None, path))) {
             match self.router.route(method, candidate) {
+                RouteMatch::Found { operation, .. }
+                    if base.is_some_and(|b| !self.base_paths.serves(operation, b)) => {}
                 found @ RouteMatch::Found { .. } => return found,
                 not_allowed @ RouteMatch::MethodNotAllowed { .. } => {
                     if best == RouteMatch::NotFound {

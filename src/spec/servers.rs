@@ -2,18 +2,88 @@
 //! under `/v3` (variables replaced by their defaults; a relative URL such as `/api/v3` is
 //! its own path). Requests are routed with the base path stripped, and without it too (as
 //! Prism serves them), so a client pointed at either the server URL or the mock's root works.
+//! A path item or operation with its own `servers` replaces the document's for its
+//! operations (OpenAPI's rule), so `/v2/legacy` is served only where the document puts it.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::SpecWarning;
+use super::{Operation, SpecWarning};
 
-/// The distinct base paths of the document's `servers` (none for `/` or no servers), longest
+/// The base paths each operation is served under.
+#[derive(Debug, Default)]
+pub struct BasePaths {
+    /// Every base path of any operation, longest first: a request path is tried with each
+    /// stripped, the most specific first.
+    all: Vec<String>,
+    /// The document's own `servers`.
+    document: Vec<String>,
+    /// Operation index -> the base paths of the `servers` its operation or path item
+    /// declares, where one does.
+    own: HashMap<usize, Vec<String>>,
+}
+
+impl BasePaths {
+    pub fn load(
+        document: &Value,
+        operations: &[Operation],
+        warnings: &mut Vec<SpecWarning>,
+    ) -> BasePaths {
+        let document_paths = base_paths(document.get("servers"), "/servers", warnings);
+        let mut all = document_paths.clone();
+        let mut own = HashMap::new();
+        for (index, operation) in operations.iter().enumerate() {
+            let path_item = operation
+                .pointer
+                .rsplit_once('/')
+                .map_or("", |(item, _)| item);
+            let declared = [operation.pointer.as_str(), path_item]
+                .into_iter()
+                .map(|at| format!("{at}/servers"))
+                .find_map(|at| Some((document.pointer(&at)?, at)));
+            if let Some((servers, at)) = declared {
+                let paths = base_paths(Some(servers), &at, warnings);
+                all.extend(
+                    paths
+                        .iter()
+                        .filter(|p| !all.contains(p))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                own.insert(index, paths);
+            }
+        }
+        all.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        BasePaths {
+            all,
+            document: document_paths,
+            own,
+        }
+    }
+
+    /// Every base path of any operation, longest first.
+    pub fn all(&self) -> &[String] {
+        &self.all
+    }
+
+    /// Whether `operation` is served under `base`.
+    pub fn serves(&self, operation: usize, base: &str) -> bool {
+        self.own
+            .get(&operation)
+            .unwrap_or(&self.document)
+            .iter()
+            .any(|b| b == base)
+    }
+}
+
+/// The distinct base paths of a `servers` list at `at` (none for `/` or no servers), longest
 /// first so the most specific one is tried first.
-pub fn base_paths(document: &Value, warnings: &mut Vec<SpecWarning>) -> Vec<String> {
+fn base_paths(servers: Option<&Value>, at: &str, warnings: &mut Vec<SpecWarning>) -> Vec<String> {
     let mut paths: Vec<String> = Vec::new();
-    let servers = document.get("servers").and_then(Value::as_array);
+    let servers = servers.and_then(Value::as_array);
     for (index, server) in servers.into_iter().flatten().enumerate() {
-        let pointer = format!("/servers/{index}/url");
+        let pointer = format!("{at}/{index}/url");
         let Some(url) = server.get("url").and_then(Value::as_str) else {
             continue;
         };
@@ -101,7 +171,10 @@ mod tests {
             {"url": "/{missing}"},
         ]});
         let mut warnings = Vec::new();
-        assert_eq!(base_paths(&doc, &mut warnings), ["/api/v3", "/v2"]);
+        assert_eq!(
+            base_paths(doc.get("servers"), "/servers", &mut warnings),
+            ["/api/v3", "/v2"]
+        );
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].pointer, "/servers/4/url");
     }

@@ -180,11 +180,26 @@ async fn operations_are_served_under_each_server_base_path_and_at_the_root() {
         &["path.id"],
         "validated under the base path too",
     );
+    // A path item's servers replace the document's for its operations, an operation's
+    // replace the path item's; each is still served at the root.
+    for (method, path, status) in [
+        (Method::GET, "/v1/legacy/items", 200),
+        (Method::GET, "/legacy/items", 200),
+        (Method::GET, "/api/v3/legacy/items", 404),
+        (Method::GET, "/beta/write/legacy/items", 404),
+        (Method::POST, "/beta/write/legacy/items", 204),
+        (Method::POST, "/legacy/items", 204),
+        (Method::POST, "/v1/legacy/items", 404),
+        (Method::GET, "/v1/items/1", 404),
+    ] {
+        let reply = send(app.request(method.clone(), path)).await;
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
+    }
     let health = send(app.request(Method::GET, "/__mock/health")).await;
     assert_admin_contract("GET", "/__mock/health", &health);
     assert_eq!(
         health.body["spec"]["basePaths"],
-        json!(["/relative", "/api/v3"])
+        json!(["/beta/write", "/relative", "/api/v3", "/v1"])
     );
 }
 
@@ -370,6 +385,25 @@ async fn each_security_scheme_accepts_its_credential_and_refuses_a_missing_or_ma
             &[("Authorization", basic)],
             "UNSUPPORTED_AUTH_SCHEME",
         ),
+        // Any other http scheme: its own word (any case) with credentials after it; what
+        // the credentials prove (a digest of the server's nonce) a mock cannot check.
+        (
+            "/digest",
+            &[("Authorization", r#"Digest username="u", response="x""#)],
+            "",
+        ),
+        ("/digest", &[("Authorization", "digest u")], ""),
+        (
+            "/digest",
+            &[("Authorization", "Bearer t")],
+            "UNSUPPORTED_AUTH_SCHEME",
+        ),
+        (
+            "/digest",
+            &[("Authorization", "Digest")],
+            "MALFORMED_CREDENTIALS",
+        ),
+        ("/digest", &[], "MISSING_CREDENTIALS"),
         ("/oidc", &[("Authorization", "Bearer t")], ""),
         ("/oidc", &[], "MISSING_CREDENTIALS"),
         ("/either", &[("X-API-Key", "k1")], ""),
@@ -405,6 +439,14 @@ async fn each_security_scheme_accepts_its_credential_and_refuses_a_missing_or_ma
                 "{context}: {}",
                 reply.body
             );
+            if path.starts_with("/digest") && headers.len() == 1 {
+                // The suggestion names the document's own scheme, not Bearer.
+                assert_eq!(
+                    reply.body["details"][0]["suggestion"],
+                    "Send `Authorization: Digest <credentials>`.",
+                    "{context}"
+                );
+            }
         }
     }
     // An oauth2 operation that declares no 401: the mock's own marked 400 problem (never an
