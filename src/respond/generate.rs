@@ -585,24 +585,54 @@ impl<'a> Walker<'a> {
         value = self.fit_length(map, value);
         // A fixed value keeps its readable form when the pattern allows it; otherwise (and
         // when padding broke the pattern) it is drawn from the pattern, within the lengths.
-        if let Some(pattern) = pattern
-            && let Ok(regex) = regex::Regex::new(pattern)
-            && !regex.is_match(&value)
-        {
-            let drawn = (0..UNIQUE_TRIES).find_map(|_| {
-                let drawn = pattern::generate(pattern, &mut self.rng)?;
-                let fitted = self.fit_length(map, drawn);
-                regex.is_match(&fitted).then_some(fitted)
-            });
-            match drawn {
-                Some(drawn) => value = drawn,
-                None => tracing::warn!(
-                    target: "evalmock::generate",
-                    "cannot generate a string matching pattern {pattern:?}; the generated value will not match it (give the schema an `example`)"
-                ),
+        let Some(pattern) = pattern else {
+            return value;
+        };
+        match regex::Regex::new(pattern) {
+            Ok(regex) if !regex.is_match(&value) => {
+                let drawn = (0..UNIQUE_TRIES).find_map(|_| {
+                    let drawn = pattern::generate(pattern, &mut self.rng)?;
+                    let fitted = self.fit_length(map, drawn);
+                    regex.is_match(&fitted).then_some(fitted)
+                });
+                match drawn {
+                    Some(drawn) => value = drawn,
+                    None => tracing::warn!(
+                        target: "evalmock::generate",
+                        "cannot generate a string matching pattern {pattern:?}; the generated value will not match it (give the schema an `example`)"
+                    ),
+                }
+            }
+            Ok(_) => {}
+            Err(_) => {
+                if let Some(fitting) = self.beyond_the_generator(map, pattern) {
+                    value = fitting;
+                }
             }
         }
         value
+    }
+
+    /// A string for a pattern `regex-syntax` cannot parse though the validator's engine can
+    /// (look-around, back-references; the loader warned): the schema's own example or
+    /// default, else a draw from the pattern without its look-arounds that the whole
+    /// pattern accepts. `None` when neither is found; the caller's validation then reports
+    /// the value.
+    fn beyond_the_generator(&mut self, map: &Map<String, Value>, pattern: &str) -> Option<String> {
+        let own = ["example", "default"]
+            .iter()
+            .find_map(|k| map.get(*k))
+            .or_else(|| map.get("examples").and_then(Value::as_array)?.first());
+        if let Some(Value::String(own)) = own {
+            return Some(own.clone());
+        }
+        let whole = jsonschema::validator_for(&json!({ "pattern": pattern })).ok()?;
+        let partial = pattern::without_look_around(pattern);
+        (0..UNIQUE_TRIES * 8).find_map(|_| {
+            let drawn = pattern::generate(&partial, &mut self.rng)?;
+            let fitted = self.fit_length(map, drawn);
+            whole.is_valid(&json!(fitted)).then_some(fitted)
+        })
     }
 
     /// A value of a string `format`, or `None` for a format without a generator.

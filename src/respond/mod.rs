@@ -5,7 +5,7 @@
 pub mod assembled;
 mod dynamic;
 mod generate;
-mod pattern;
+pub(crate) mod pattern;
 
 pub use dynamic::{DEFAULT_SEED, Plain, Realism, Rng};
 

@@ -60,6 +60,76 @@ fn walk(hir: &Hir, rng: &mut Seeded, out: &mut String) -> Option<()> {
     (out.len() <= MAX_LEN).then_some(())
 }
 
+/// Whether strings can be drawn from `pattern` at all: false for what `regex-syntax` does not
+/// parse though the validator's engine does (look-around, back-references). The loader
+/// warns about such patterns; values for them come from [`without_look_around`] draws
+/// checked against the whole pattern, or the schema's example.
+pub fn drawable(pattern: &str) -> bool {
+    regex_syntax::Parser::new().parse(pattern).is_ok()
+}
+
+/// `pattern` with its look-around groups (`(?=...)`, `(?!...)`, `(?<=...)`, `(?<!...)`)
+/// removed: `^(?=.*[0-9]).{8,}$` -> `^.{8,}$`. Draws from it satisfy the rest of the
+/// pattern; whether they also satisfy the look-arounds the caller checks with the full one.
+pub fn without_look_around(pattern: &str) -> String {
+    let bytes = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len());
+    let mut at = 0;
+    let mut in_class = false;
+    while at < bytes.len() {
+        let rest = &pattern[at..];
+        if rest.starts_with('\\') {
+            let len = rest.chars().nth(1).map_or(1, |c| 1 + c.len_utf8());
+            out.push_str(&rest[..len]);
+            at += len;
+            continue;
+        }
+        if !in_class
+            && ["(?=", "(?!", "(?<=", "(?<!"]
+                .iter()
+                .any(|start| rest.starts_with(start))
+        {
+            at += group_len(rest);
+            continue;
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        match c {
+            '[' => in_class = true,
+            ']' => in_class = false,
+            _ => {}
+        }
+        out.push(c);
+        at += c.len_utf8();
+    }
+    out
+}
+
+/// The length of the parenthesised group `group` starts with (escapes and classes skipped);
+/// the whole rest when it is never closed.
+fn group_len(group: &str) -> usize {
+    let mut depth = 0usize;
+    let mut in_class = false;
+    let mut chars = group.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '[' => in_class = true,
+            ']' => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => {
+                depth -= 1;
+                if depth == 0 {
+                    return at + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    group.len()
+}
+
 /// A character of the class: printable ASCII when the class has any, else any of it.
 fn pick(class: &Class, rng: &mut Seeded) -> Option<char> {
     let ranges: Vec<(u32, u32)> = match class {
@@ -121,6 +191,23 @@ mod tests {
                 assert!(regex.is_match(&value), "{pattern}: {value:?}");
             }
         }
+    }
+
+    #[test]
+    fn look_arounds_are_removed_whole_and_nothing_else_is() {
+        assert_eq!(
+            without_look_around(r"^(?=.*[0-9])(?=.*[a-z]).{8,}$"),
+            "^.{8,}$"
+        );
+        assert_eq!(
+            without_look_around(r"^(?!.*(\)|x))[a-z(]+(?<=z)\(?=$"),
+            r"^[a-z(]+\(?=$"
+        );
+        assert_eq!(without_look_around(r"a(?<!b(c)"), "a");
+        assert_eq!(without_look_around("(?:ab)+"), "(?:ab)+");
+        assert!(drawable("^a+$"));
+        assert!(!drawable("^(?=a)a$"));
+        assert!(!drawable(r"^(a)\1$"));
     }
 
     #[test]

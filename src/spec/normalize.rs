@@ -77,6 +77,21 @@ fn degrade_schema_node(
             format!("the regex engine cannot compile this pattern ({why}); it is not enforced"),
         ));
         map.remove("pattern");
+    } else if let Some(Value::String(pattern)) = map.get("pattern")
+        && !crate::respond::pattern::drawable(pattern)
+    {
+        let fallback = if ["example", "default", "examples"]
+            .iter()
+            .any(|k| map.contains_key(*k))
+        {
+            "generated values use the schema's example"
+        } else {
+            "generated values are drawn without them and kept only when the whole pattern accepts them (give the schema an `example` to be sure)"
+        };
+        warnings.push(SpecWarning::new(
+            format!("{pointer}/pattern"),
+            format!("this pattern is enforced, but evalmock's generator cannot read its look-arounds or back-references; {fallback}"),
+        ));
     }
     if let Some(Value::Object(patterns)) = map.get_mut("patternProperties") {
         patterns.retain(|pattern, _| match super::schema::pattern_error(pattern) {
