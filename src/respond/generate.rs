@@ -115,24 +115,84 @@ impl<'a> Walker<'a> {
         } else {
             map
         };
-        // Where the merged schema's keywords came from a part, their pointers are unknown
-        // (empty): nested values are still generated, only `oneOf` checks are skipped.
+        // A union from an `allOf` part is checked at that part's pointer; where the merged
+        // schema's keywords came from deeper, their pointers are unknown (empty): nested
+        // values are still generated, only `oneOf` checks are skipped.
         for union in ["oneOf", "anyOf"] {
             if map.get(union).and_then(Value::as_array).is_some() && depth < MAX_DEPTH {
                 let at = if own.contains_key(union) {
                     pointer
                 } else {
-                    String::new()
+                    part_with(document, own, &pointer, union).unwrap_or_default()
                 };
                 return self.union(map, &at, union, depth, name);
             }
         }
+        // A parent with a discriminator and no union (`Pet`, extended by `Cat` and `Dog`
+        // through `allOf`) stands for its subtypes: a value of one of them.
+        if own.contains_key("discriminator")
+            && depth < MAX_DEPTH
+            && let Some(subtype) = self.subtype(own, &pointer)
+        {
+            return self.generate(&json!({ "$ref": subtype }), String::new(), depth + 1, name);
+        }
+        let schema_pointer = pointer.clone();
         let pointer = if std::ptr::eq(map, own) {
             pointer
         } else {
             String::new()
         };
-        self.typed(map, &pointer, depth, name)
+        let mut value = self.typed(map, &pointer, depth, name);
+        // A discriminator inherited through `allOf` (or the parent's own) names this schema.
+        if let Value::Object(object) = &mut value
+            && let Some((property, tag)) = inherited_tag(map, &schema_pointer)
+        {
+            object.insert(property, Value::String(tag));
+        }
+        value
+    }
+
+    /// For a discriminator parent at `pointer` (a component schema): the `$ref` of one of its
+    /// subtypes, the targets of its `mapping` and the components whose `allOf` refers to it
+    /// (drawn when seeded, the first otherwise); `None` when it has none.
+    fn subtype(&mut self, parent: &Map<String, Value>, pointer: &str) -> Option<String> {
+        let own_ref = format!("#{pointer}");
+        component_name(pointer)?;
+        let mut subtypes: Vec<String> = parent["discriminator"]
+            .get("mapping")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, target)| target.as_str())
+            .map(|target| match target.starts_with('#') {
+                true => target.to_string(),
+                false => format!("#/components/schemas/{target}"),
+            })
+            .collect();
+        let schemas = self
+            .document
+            .pointer("/components/schemas")
+            .and_then(Value::as_object);
+        for (name, schema) in schemas.into_iter().flatten() {
+            let extends = schema
+                .get("allOf")
+                .and_then(Value::as_array)
+                .is_some_and(|parts| {
+                    parts
+                        .iter()
+                        .any(|p| p.get("$ref").and_then(Value::as_str) == Some(&own_ref))
+                });
+            let reference = format!("#/components/schemas/{}", escape_pointer_token(name));
+            if extends && !subtypes.contains(&reference) {
+                subtypes.push(reference);
+            }
+        }
+        subtypes.retain(|s| *s != own_ref && self.document.pointer(&s[1..]).is_some());
+        if self.seeded {
+            self.rng.pick(&subtypes).cloned()
+        } else {
+            subtypes.into_iter().next()
+        }
     }
 
     /// The schema's own value where it gives one: `const` always; for fixed values also its
@@ -211,19 +271,14 @@ impl<'a> Walker<'a> {
             .is_some_and(|p| !p.is_empty())
             || map.contains_key("required");
         let mut fallback = None;
+        // Each branch is tried twice: a draw whose optional properties made it match another
+        // branch too may be followed by one that does not.
+        let tries = if self.seeded { 2 } else { 1 };
+        let order: Vec<usize> = (0..tries).flat_map(|_| order.iter().copied()).collect();
         for index in order {
             let branch_pointer = child(pointer, &format!("{union}/{index}"));
             let mut value = if siblings {
-                let own = self.typed(map, pointer, depth, name);
-                let branch =
-                    self.generate(&choices[index], branch_pointer.clone(), depth + 1, name);
-                match (own, branch) {
-                    (Value::Object(mut own), Value::Object(branch)) => {
-                        own.extend(branch);
-                        Value::Object(own)
-                    }
-                    (_, branch) => branch,
-                }
+                self.with_siblings(map, pointer, union, index, depth, name)
             } else {
                 self.generate(&choices[index], branch_pointer.clone(), depth + 1, name)
             };
@@ -247,6 +302,60 @@ impl<'a> Walker<'a> {
             }
         }
         fallback.unwrap_or(Value::Null)
+    }
+
+    /// A value of the schema's own keywords and branch `index` of its `union` together,
+    /// generated as one schema: the branch's `required` and properties join the schema's.
+    /// Properties only other branches require are left out, so `oneOf: [{required: [email]},
+    /// {required: [phone]}]` beside optional `email` and `phone` gives one of the two.
+    fn with_siblings(
+        &mut self,
+        map: &Map<String, Value>,
+        pointer: &str,
+        union: &str,
+        index: usize,
+        depth: usize,
+        name: Option<&str>,
+    ) -> Value {
+        let document = self.document;
+        let choices = map[union].as_array().map(Vec::as_slice).unwrap_or_default();
+        let mut combined = by_reference(document, map, pointer);
+        combined.remove(union);
+        combined.remove("discriminator");
+        let (branch, branch_at) = resolve_at(
+            document,
+            &choices[index],
+            child(pointer, &format!("{union}/{index}")),
+        );
+        match branch {
+            Value::Object(branch) if branch.contains_key("allOf") => {
+                merge_into(&mut combined, merge_all_of(document, branch, 0));
+            }
+            Value::Object(branch) => {
+                merge_into(&mut combined, by_reference(document, branch, &branch_at))
+            }
+            _ => {}
+        }
+        let mine: Vec<String> = required_names(&combined)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let theirs: Vec<String> = choices
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .filter_map(|(_, c)| resolve(document, c).as_object())
+            .flat_map(required_names)
+            .filter(|n| !mine.iter().any(|m| m == n))
+            .map(str::to_string)
+            .collect();
+        let mut value = self.generate(&Value::Object(combined), String::new(), depth, name);
+        if let Value::Object(object) = &mut value {
+            for name in &theirs {
+                object.remove(name);
+            }
+        }
+        value
     }
 
     /// A value for a schema that accepts anything (`{}` or `true`): null when fixed; a small
@@ -786,6 +895,77 @@ fn extra_schema(map: &Map<String, Value>) -> Option<&Value> {
         return None;
     }
     Some(map.get("additionalProperties").unwrap_or(ANY))
+}
+
+/// `map` (at `pointer`) with each property schema that sits at `pointer` in the document
+/// replaced by a `$ref` to it: generating a merged copy then still knows where each property
+/// is, so the `oneOf` checks inside them run.
+fn by_reference(document: &Value, map: &Map<String, Value>, pointer: &str) -> Map<String, Value> {
+    let mut out = map.clone();
+    if pointer.is_empty() {
+        return out;
+    }
+    if let Some(Value::Object(properties)) = out.get_mut("properties") {
+        for (key, schema) in properties.iter_mut() {
+            let at = child(
+                pointer,
+                &format!("properties/{}", escape_pointer_token(key)),
+            );
+            if document.pointer(&at) == Some(&*schema) {
+                *schema = json!({ "$ref": format!("#{at}") });
+            }
+        }
+    }
+    out
+}
+
+/// The pointer of the direct `allOf` part of `own` (at `pointer`) that holds `keyword`.
+fn part_with(
+    document: &Value,
+    own: &Map<String, Value>,
+    pointer: &str,
+    keyword: &str,
+) -> Option<String> {
+    let parts = own.get("allOf")?.as_array()?;
+    parts.iter().enumerate().find_map(|(i, part)| {
+        let (part, at) = resolve_at(document, part, child(pointer, &format!("allOf/{i}")));
+        part.get(keyword).is_some().then_some(at)
+    })
+}
+
+/// `Cat` of `#/components/schemas/Cat`; `None` for a pointer that is not a component schema.
+fn component_name(pointer: &str) -> Option<&str> {
+    let name = pointer.strip_prefix("/components/schemas/")?;
+    (!name.contains('/')).then_some(name)
+}
+
+/// For a schema with a discriminator (its own or inherited through `allOf`) and no union, at
+/// a component's `pointer`: the property and the value that names this schema, the mapping
+/// key whose target is it, else its name (OpenAPI's implicit mapping).
+fn inherited_tag(map: &Map<String, Value>, pointer: &str) -> Option<(String, String)> {
+    let discriminator = map.get("discriminator")?;
+    if map.contains_key("oneOf") || map.contains_key("anyOf") {
+        return None;
+    }
+    let property = discriminator.get("propertyName")?.as_str()?;
+    let name = component_name(pointer)?;
+    let own_ref = format!("#{pointer}");
+    let mapped = discriminator
+        .get("mapping")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .find(|(_, target)| {
+            target.as_str() == Some(own_ref.as_str()) || target.as_str() == Some(name)
+        })
+        .map(|(key, _)| key.clone());
+    let tag = mapped.unwrap_or_else(|| name.replace("~1", "/").replace("~0", "~"));
+    // A property pinned by the schema (`const`/`enum`) keeps its generated value.
+    let pinned = map
+        .get("properties")
+        .and_then(|p| p.get(property))
+        .is_some_and(|p| p.get("const").is_some() || p.get("enum").is_some());
+    (!pinned).then(|| (property.to_string(), tag))
 }
 
 /// Sets a union's discriminator property on a value of one of its branches: the mapping key

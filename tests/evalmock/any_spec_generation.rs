@@ -18,6 +18,7 @@ const DOCUMENTS: &[&str] = &[
     "unevaluated-oneof.yaml",
     "tuples.yaml",
     "formats-bounds.yaml",
+    "inheritance.yaml",
 ];
 const SEEDS: u64 = 50;
 
@@ -121,7 +122,8 @@ async fn every_generated_body_is_valid_and_holds_no_write_only_property() {
             let path = op
                 .path_template
                 .replace("{userId}", "u1")
-                .replace("{shapeId}", "s1");
+                .replace("{shapeId}", "s1")
+                .replace("{id}", "1");
             let request_example = document
                 .pointer(&format!(
                     "/paths/{}/{method}/requestBody/content/application~1json/example",
@@ -282,4 +284,52 @@ async fn a_write_only_property_in_a_response_is_a_violation() {
     assert!(!violations.is_empty(), "password must not be sent");
     let reply = evalmock::respond::Reply::json(200, json!({"id": "u1", "name": "Ann"}));
     assert_eq!(evalmock::engine::response_violations(op, &reply), vec![]);
+}
+
+#[tokio::test]
+async fn subtypes_name_themselves_by_an_inherited_discriminator_and_one_of_in_all_of_holds() {
+    let app = serve(corpus("inheritance.yaml").0).await;
+    let prefers: Vec<String> = std::iter::once(String::new())
+        .chain((0..SEEDS).map(|seed| format!("dynamic=true, seed={seed}")))
+        .collect();
+    let mut kinds = std::collections::BTreeSet::new();
+    for prefer in &prefers {
+        let get = |path: &'static str| {
+            let mut request = app.request(Method::GET, path);
+            if !prefer.is_empty() {
+                request = request.header("Prefer", prefer.as_str());
+            }
+            request
+        };
+        // The mapping's key for Dog, the schema's own name for Cat (the implicit mapping).
+        let cat = send(get("/cats/1")).await;
+        assert_eq!(cat.body["petType"], "Cat", "{prefer}: {}", cat.body);
+        let dog = send(get("/dogs/1")).await;
+        assert_eq!(dog.body["petType"], "dog", "{prefer}: {}", dog.body);
+        // The parent stands for its subtypes, each named as itself.
+        let pets = send(get("/pets")).await;
+        for pet in pets.body.as_array().expect("array") {
+            let kind = pet["petType"].as_str().expect("petType").to_string();
+            let own_field = match kind.as_str() {
+                "Cat" => "huntingSkill",
+                "dog" => "packSize",
+                other => panic!("{prefer}: a pet of type {other:?}: {pet}"),
+            };
+            assert!(pet.get(own_field).is_some(), "{prefer}: {pet}");
+            kinds.insert(kind);
+        }
+        // Exactly one way to reach a contact: `oneOf` inside an `allOf` part.
+        let contact = send(get("/contacts/1")).await;
+        assert_eq!(contact.status, 200, "{prefer}: {}", contact.body);
+        let ways = ["email", "phone"]
+            .iter()
+            .filter(|k| contact.body.get(**k).is_some())
+            .count();
+        assert_eq!(ways, 1, "{prefer}: {}", contact.body);
+    }
+    assert_eq!(
+        kinds.len(),
+        2,
+        "both subtypes appear among /pets answers: {kinds:?}"
+    );
 }
