@@ -392,7 +392,14 @@ pub fn multipart_body(
     let mut multipart = multer::Multipart::new(stream, boundary);
     let parts = async move {
         let mut pairs = Vec::new();
-        while let Some(part) = multipart.next_field().await.map_err(|e| e.to_string())? {
+        let field_error = |e: multer::Error| match e {
+            // httparse's reason alone ("failed to read headers") does not say what to fix.
+            multer::Error::ReadHeaderFailed(why) => format!(
+                "a part's headers are not valid HTTP header fields ({why}: a control character or non-header line in `Content-Disposition`?)"
+            ),
+            other => other.to_string(),
+        };
+        while let Some(part) = multipart.next_field().await.map_err(field_error)? {
             let name = part.name().unwrap_or_default().to_string();
             let is_file = part.file_name().is_some();
             let kind = part

@@ -8,6 +8,7 @@ mod generate;
 pub(crate) mod pattern;
 
 pub use dynamic::{DEFAULT_SEED, Plain, Realism, Rng};
+pub use generate::value_for;
 
 use bytes::Bytes;
 use serde_json::{Value, json};

@@ -286,6 +286,27 @@ async fn multipart_bodies_are_parsed_and_validated() {
         &["count"],
         "a coerced field over its maximum",
     );
+    // Non-ASCII part names are fine (an extra part is allowed by the schema)...
+    let unicode = send(upload(&[
+        ("title", None, "report"),
+        ("file", Some("a.bin"), "x"),
+        ("ü€𡓄", None, "extra"),
+    ]))
+    .await;
+    assert_eq!(unicode.status, 204, "{}", unicode.body);
+    // ...a control character in a part's header is a malformed body, said plainly.
+    let control = send(upload(&[
+        ("title", None, "report"),
+        ("file", Some("a.bin"), "x"),
+        ("a\u{11}b", None, "extra"),
+    ]))
+    .await;
+    assert_eq!(control.status, 400, "{}", control.body);
+    assert_eq!(control.body["details"][0]["code"], "MALFORMED_BODY");
+    let message = control.body["details"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("control character"), "{message}");
     let broken = send(
         app.request(Method::POST, "/upload")
             .header("Content-Type", "multipart/form-data; boundary=BOUNDARY")

@@ -5,6 +5,7 @@ mod helpers;
 mod any_spec;
 mod any_spec_generation;
 mod any_spec_requests;
+mod any_spec_verify;
 mod auth;
 mod browser;
 mod cli;
