@@ -127,21 +127,6 @@ pub struct AuthSettings {
     pub token_shapes: Vec<regex::Regex>,
 }
 
-impl PartialEq for AuthSettings {
-    fn eq(&self, other: &Self) -> bool {
-        self.bare_key_prefixes == other.bare_key_prefixes
-            && self.key_hint == other.key_hint
-            && self.token_shapes.len() == other.token_shapes.len()
-            && self
-                .token_shapes
-                .iter()
-                .zip(&other.token_shapes)
-                .all(|(a, b)| a.as_str() == b.as_str())
-    }
-}
-
-impl Eq for AuthSettings {}
-
 impl AuthSettings {
     /// Whether `token` could have been issued by the API.
     fn recognises(&self, token: &str) -> bool {
