@@ -363,10 +363,11 @@ impl Evals {
             if !input.principal.may_read_group(&loaded.group.eval_group_id) {
                 return Err(not_found());
             }
-            // Validated at load (see `prepare_group`) and rebuilt from the same immutable data:
-            // a prepared answer that is not kept, since it is the largest and rarely asked for.
-            let body = results::results_body(loaded, &loaded.group.batches[index]);
-            return Ok(Answer::Prepared(Bytes::from(body.to_string())));
+            // Validated at load (see `prepare_group`) and written again from the same immutable
+            // data, with no `Value` tree: not kept, since it is the largest answer (~220 KB a
+            // batch for the bundled set) and rarely asked for.
+            let bytes = results::results_bytes(loaded, &loaded.group.batches[index]);
+            return Ok(Answer::Prepared(Bytes::from(bytes)));
         }
         let loaded = input
             .submissions
