@@ -128,7 +128,7 @@ pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
         .iter()
         .map(|g| g.group.step_result_count())
         .sum();
-    Ok(CheckReport {
+    let report = CheckReport {
         specs: world
             .versions()
             .iter()
@@ -161,5 +161,10 @@ pub fn check(sources: &Sources) -> Result<CheckReport, LoadError> {
             .spec_warnings()
             .map(|(origin, w)| (origin.to_string(), w.clone()))
             .collect(),
-    })
+    };
+    // Freeing a large World takes a sixth of a large document's check (a 40,000-operation
+    // document: ~0.35 s of ~2.4 s); the report does not wait for it. When `check` is the
+    // whole process, exiting ends the thread and the OS takes the memory back at once.
+    std::thread::spawn(move || drop(world));
+    Ok(report)
 }

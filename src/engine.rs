@@ -1141,3 +1141,21 @@ fn mock_error_response(error: &MockError) -> MockResponse {
         body: MockBody::Full(Bytes::from(error.to_problem().to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_sends_its_first_event_at_once_and_paces_the_rest() {
+        let every = Pauses::Every(Duration::from_millis(250));
+        assert_eq!(every.before(0), Duration::ZERO);
+        assert_eq!(every.before(1), Duration::from_millis(250));
+        assert_eq!(every.before(7), Duration::from_millis(250));
+        // Recorded pacing: each message its own pause, none past the recording.
+        let each = Pauses::Each(vec![Duration::from_millis(5), Duration::from_millis(40)]);
+        assert_eq!(each.before(0), Duration::from_millis(5));
+        assert_eq!(each.before(1), Duration::from_millis(40));
+        assert_eq!(each.before(2), Duration::ZERO);
+    }
+}
