@@ -1027,6 +1027,16 @@ impl Pipeline<'_> {
         }
     }
 
+    /// A whole body, remembered under `remember` (a validated answer the domain computed).
+    fn full(&self, bytes: Bytes, remember: Option<String>) -> MockBody {
+        if let Some(key) = remember {
+            self.runtime
+                .memo
+                .insert(self.world.generation, key, bytes.clone());
+        }
+        MockBody::Full(bytes)
+    }
+
     fn to_mock_response(
         &self,
         reply: Reply,
@@ -1044,16 +1054,8 @@ impl Pipeline<'_> {
         }
         let body = match reply.body {
             ReplyBody::Empty => MockBody::Full(Bytes::new()),
-            ReplyBody::Json(value) => {
-                let bytes = Bytes::from(value.to_string());
-                if let Some(key) = remember {
-                    self.runtime
-                        .memo
-                        .insert(self.world.generation, key, bytes.clone());
-                }
-                MockBody::Full(bytes)
-            }
-            ReplyBody::Bytes(bytes) => MockBody::Full(bytes),
+            ReplyBody::Json(value) => self.full(Bytes::from(value.to_string()), remember),
+            ReplyBody::Bytes(bytes) => self.full(bytes, remember),
             ReplyBody::EventStream(events) => {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 let framing = framing.unwrap_or_default();

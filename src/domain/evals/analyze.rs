@@ -5,8 +5,10 @@
 
 use std::collections::HashSet;
 
+use bytes::Bytes;
 use regex::{Regex, RegexBuilder};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::metrics::round;
 use crate::fixtures::LoadedGroup;
@@ -64,15 +66,16 @@ pub(super) fn compile_terms(
 }
 
 /// Counts non-overlapping matches of each term in each analysed step's `output`.
-/// `stepIds: []` analyses every step; a null output is analysed and contains nothing.
-pub(super) fn analyze_body(
+/// `stepIds: []` analyses every step; a null output is analysed and contains nothing. The
+/// answer is written from the fixture data with no `Value` tree.
+pub(super) fn analyze_bytes(
     loaded: &LoadedGroup,
     step_ids: &[String],
     search_terms: &[String],
     patterns: &[Regex],
-) -> Value {
+) -> Bytes {
     let filter: HashSet<&str> = step_ids.iter().map(String::as_str).collect();
-    let results: Vec<Value> = loaded
+    let results: Vec<BatchAnalysis> = loaded
         .group
         .batches
         .iter()
@@ -85,7 +88,7 @@ pub(super) fn analyze_body(
                 .map(|s| s.output.as_deref().unwrap_or_default())
                 .collect();
             let analysed = outputs.len();
-            let term_analysis: Vec<Value> = search_terms
+            let term_analysis = search_terms
                 .iter()
                 .zip(patterns)
                 .map(|(term, pattern)| {
@@ -100,27 +103,57 @@ pub(super) fn analyze_body(
                     } else {
                         containing as f64 / analysed as f64
                     };
-                    json!({
-                        "term": term,
-                        "totalOccurrences": total,
-                        "stepsContainingTerm": containing,
-                        "occurrenceRate": round(rate, 4),
-                    })
+                    TermAnalysis {
+                        term,
+                        total_occurrences: total,
+                        steps_containing_term: containing,
+                        occurrence_rate: round(rate, 4),
+                    }
                 })
                 .collect();
-            json!({
-                "batchExecutionId": batch.batch_execution_id,
-                "evalName": batch.eval_name,
-                "evalConfig": batch.eval_config,
-                "totalStepsAnalyzed": analysed,
-                "termAnalysis": term_analysis,
-            })
+            BatchAnalysis {
+                batch_execution_id: &batch.batch_execution_id,
+                eval_name: &batch.eval_name,
+                eval_config: &batch.eval_config,
+                total_steps_analyzed: analysed,
+                term_analysis,
+            }
         })
         .collect();
-    json!({
-        "evalGroupId": loaded.group.eval_group_id,
-        "stepIds": step_ids,
-        "searchTerms": search_terms,
-        "results": results,
-    })
+    let view = AnalyzeView {
+        eval_group_id: &loaded.group.eval_group_id,
+        step_ids,
+        search_terms,
+        results,
+    };
+    Bytes::from(serde_json::to_vec(&view).expect("an analyze view serialises"))
+}
+
+/// analyze-steps' answer, borrowing the fixture data, in the vendor's field order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnalyzeView<'a> {
+    eval_group_id: &'a str,
+    step_ids: &'a [String],
+    search_terms: &'a [String],
+    results: Vec<BatchAnalysis<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchAnalysis<'a> {
+    batch_execution_id: &'a str,
+    eval_name: &'a str,
+    eval_config: &'a Value,
+    total_steps_analyzed: usize,
+    term_analysis: Vec<TermAnalysis<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TermAnalysis<'a> {
+    term: &'a str,
+    total_occurrences: usize,
+    steps_containing_term: usize,
+    occurrence_rate: f64,
 }

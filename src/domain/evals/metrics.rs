@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::fixtures::model::Batch;
 
@@ -53,6 +54,11 @@ impl BatchMetrics {
     /// The vendor's `metrics` object. `successRate` is a fraction (0-1); money is rounded to 6
     /// decimals (micro-dollars).
     pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.view()).expect("metrics serialise: numbers only")
+    }
+
+    /// The `metrics` object as a view, written straight into an answer (no `Value`).
+    pub fn view(&self) -> MetricsView {
         let per_record = |total: f64| {
             if self.records == 0 {
                 0.0
@@ -65,19 +71,35 @@ impl BatchMetrics {
         } else {
             self.successful_steps as f64 / self.total_steps as f64
         };
-        json!({
-            "totalCost": round(self.total_cost, 6),
-            "avgCostPerRecord": round(per_record(self.total_cost), 6),
-            "totalDurationMs": self.total_duration_ms,
-            "avgDurationPerRecord": round(per_record(self.total_duration_ms as f64), 2),
-            "totalPromptTokens": self.total_prompt_tokens,
-            "totalCompletionTokens": self.total_completion_tokens,
-            "successRate": round(success_rate, 4),
-            "totalSteps": self.total_steps,
-            "successfulSteps": self.successful_steps,
-            "failedSteps": self.failed_steps,
-        })
+        MetricsView {
+            total_cost: round(self.total_cost, 6),
+            avg_cost_per_record: round(per_record(self.total_cost), 6),
+            total_duration_ms: self.total_duration_ms,
+            avg_duration_per_record: round(per_record(self.total_duration_ms as f64), 2),
+            total_prompt_tokens: self.total_prompt_tokens,
+            total_completion_tokens: self.total_completion_tokens,
+            success_rate: round(success_rate, 4),
+            total_steps: self.total_steps,
+            successful_steps: self.successful_steps,
+            failed_steps: self.failed_steps,
+        }
     }
+}
+
+/// The vendor's `metrics` object, in its field order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsView {
+    total_cost: f64,
+    avg_cost_per_record: f64,
+    total_duration_ms: i64,
+    avg_duration_per_record: f64,
+    total_prompt_tokens: i64,
+    total_completion_tokens: i64,
+    success_rate: f64,
+    total_steps: usize,
+    successful_steps: usize,
+    failed_steps: usize,
 }
 
 pub fn round(value: f64, decimals: i32) -> f64 {

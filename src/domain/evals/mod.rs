@@ -245,7 +245,7 @@ impl Evals {
                     (Some(filter), GroupRef::Fixture(loaded)) => {
                         let key = memo_key("compare", &[&loaded.group.eval_group_id], &filter);
                         Ok(remembered(input, key, || {
-                            compare_body(loaded, Some(&filter))
+                            compare_bytes(loaded, Some(&filter))
                         }))
                     }
                     (filter, _) => Ok(Answer::computed(Reply::json(
@@ -283,7 +283,7 @@ impl Evals {
                 let patterns = analyze::compile_terms(&terms, case_sensitive)
                     .map_err(ApiError::InvalidRequest)?;
                 let step_ids = strings("stepIds");
-                let build = || analyze::analyze_body(&group, &step_ids, &terms, &patterns);
+                let build = || analyze::analyze_bytes(&group, &step_ids, &terms, &patterns);
                 match &group {
                     GroupRef::Fixture(loaded) => {
                         // Terms keep their order (the answer lists them in it); step ids do not.
@@ -297,7 +297,7 @@ impl Evals {
                         );
                         Ok(remembered(input, key, build))
                     }
-                    GroupRef::Submitted(_) => Ok(Answer::computed(Reply::json(200, build()))),
+                    GroupRef::Submitted(_) => Ok(Answer::computed(Reply::json_bytes(200, build()))),
                 }
             }
             EvalOperation::Submit => {
@@ -587,24 +587,54 @@ fn list_body(batches: Vec<Value>, limit: usize, offset: usize) -> Value {
     ])
 }
 
+/// The compare answer as a `Value` (checked at load, and for submitted groups, whose answers
+/// go through the engine's validation like any computed answer).
 fn compare_body(loaded: &LoadedGroup, step_filter: Option<&HashSet<&str>>) -> Value {
-    let evals: Vec<Value> = loaded
-        .group
-        .batches
-        .iter()
-        .map(|batch| {
-            object([
-                ("batchExecutionId", json!(batch.batch_execution_id)),
-                ("evalName", json!(batch.eval_name)),
-                ("evalConfig", batch.eval_config.clone()),
-                ("metrics", BatchMetrics::of(batch, step_filter).to_json()),
-            ])
-        })
-        .collect();
-    object([
-        ("evalGroupId", json!(loaded.group.eval_group_id)),
-        ("evals", Value::Array(evals)),
-    ])
+    serde_json::to_value(compare_view(loaded, step_filter)).expect("a compare view serialises")
+}
+
+/// The compare answer's bytes, written from the fixture data with no `Value` tree.
+fn compare_bytes(loaded: &LoadedGroup, step_filter: Option<&HashSet<&str>>) -> Bytes {
+    Bytes::from(
+        serde_json::to_vec(&compare_view(loaded, step_filter)).expect("a compare view serialises"),
+    )
+}
+
+fn compare_view<'a>(
+    loaded: &'a LoadedGroup,
+    step_filter: Option<&HashSet<&str>>,
+) -> CompareView<'a> {
+    CompareView {
+        eval_group_id: &loaded.group.eval_group_id,
+        evals: loaded
+            .group
+            .batches
+            .iter()
+            .map(|batch| CompareEval {
+                batch_execution_id: &batch.batch_execution_id,
+                eval_name: &batch.eval_name,
+                eval_config: &batch.eval_config,
+                metrics: BatchMetrics::of(batch, step_filter).view(),
+            })
+            .collect(),
+    }
+}
+
+/// compare-evals' answer, borrowing the fixture data, in the vendor's field order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompareView<'a> {
+    eval_group_id: &'a str,
+    evals: Vec<CompareEval<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompareEval<'a> {
+    batch_execution_id: &'a str,
+    eval_name: &'a str,
+    eval_config: &'a Value,
+    metrics: metrics::MetricsView,
 }
 
 /// A JSON object from owned values. `json!` serialises each value it is given (`to_value(&v)`),
@@ -664,13 +694,13 @@ fn assembly_keeps_valid(operations: &[(EvalOperation, &Operation)], spec: &Spec)
 }
 
 /// A fixture answer that depends on the request: remembered by the engine once validated.
-fn remembered(input: &HandlerInput<'_>, key: String, build: impl FnOnce() -> Value) -> Answer {
+fn remembered(input: &HandlerInput<'_>, key: String, build: impl FnOnce() -> Bytes) -> Answer {
     // Each API version validates its answers against its own spec: remembered apart.
     let key = format!("{}|{key}", input.version);
     match input.memo.get(input.generation, &key) {
         Some(bytes) => Answer::Remembered(bytes),
         None => Answer::Computed {
-            reply: Reply::json(200, build()),
+            reply: Reply::json_bytes(200, build()),
             memo_key: Some(key),
         },
     }
