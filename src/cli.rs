@@ -508,27 +508,38 @@ fn async_runtime() -> Option<tokio::runtime::Runtime> {
 
 /// SIGINT (Ctrl-C) and SIGTERM (what `docker stop`, systemd and CI runners send) both stop
 /// the server gracefully: no new connections, in-flight requests and streams finish.
-async fn shutdown_signal() {
+///
+/// The handlers are installed now, before the server binds its port, and the returned future
+/// waits for either. (Installed when the future was first polled, as an `async fn` would, a
+/// SIGTERM arriving between the port opening and that poll took the default action: exit 143
+/// with the buffered log lines lost.) Needs the runtime entered.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully");
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
+                    _ = interrupt.recv() => tracing::info!("SIGINT: shutting down gracefully"),
+                    _ = terminate.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+                },
+                (_, Err(e)) | (Err(e), _) => {
+                    tracing::warn!(
+                        "cannot listen for SIGINT and SIGTERM ({e}); only Ctrl-C stops gracefully"
+                    );
                     let _ = tokio::signal::ctrl_c().await;
-                    return;
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down gracefully"),
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("Ctrl-C: shutting down gracefully");
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C: shutting down gracefully");
+        }
     }
 }
 
@@ -536,7 +547,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     let Some(runtime) = async_runtime() else {
         return ExitCode::FAILURE;
     };
-    let shutdown = shutdown_signal();
+    let shutdown = {
+        let _entered = runtime.enter();
+        shutdown_signal()
+    };
     match runtime.block_on(app::serve(args.into(), shutdown)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -755,7 +769,11 @@ fn proxy(args: ProxyArgs) -> ExitCode {
         connect_timeout: Duration::from_secs(args.connect_timeout),
         writer,
     };
-    match runtime.block_on(recording::proxy::run(config, shutdown_signal())) {
+    let shutdown = {
+        let _entered = runtime.enter();
+        shutdown_signal()
+    };
+    match runtime.block_on(recording::proxy::run(config, shutdown)) {
         Ok(report) => {
             let spec = &report.world.default_version().spec;
             print!("{}", report.usage.table());
