@@ -26,29 +26,60 @@ pub enum Direction {
 /// The request and response copies of `document`; `None` where the copy would be identical
 /// (a document without `readOnly`/`writeOnly` properties shares one copy for all three).
 pub fn variants(document: &Value) -> (Option<Value>, Option<Value>) {
-    let derive = |direction, keyword| {
-        // Without a single `keyword: true` nothing is rewritten: skip copying the document.
-        if !sets_flag(document, keyword) {
+    // Without a single `readOnly: true` (`writeOnly: true`) nothing is rewritten for requests
+    // (responses): skip copying the document. One walk finds both.
+    let mut flags = Flags::default();
+    flags.find(document);
+    let derive = |direction, set: bool| {
+        if !set {
             return None;
         }
         let mut copy = document.clone();
         rewrite(document, &mut copy, direction).then_some(copy)
     };
     (
-        derive(Direction::Request, "readOnly"),
-        derive(Direction::Response, "writeOnly"),
+        derive(Direction::Request, flags.read_only),
+        derive(Direction::Response, flags.write_only),
     )
 }
 
-/// Whether `keyword: true` appears anywhere in `value` (a property [`rewrite`] acts on must
-/// carry it, directly or behind a `$ref`).
-fn sets_flag(value: &Value, keyword: &str) -> bool {
-    match value {
-        Value::Object(map) => map.iter().any(|(key, child)| {
-            (key == keyword && *child == Value::Bool(true)) || sets_flag(child, keyword)
-        }),
-        Value::Array(items) => items.iter().any(|item| sets_flag(item, keyword)),
-        _ => false,
+/// Whether `readOnly: true` and `writeOnly: true` appear anywhere in a value (a property
+/// [`rewrite`] acts on must carry one, directly or behind a `$ref`).
+#[derive(Default)]
+struct Flags {
+    read_only: bool,
+    write_only: bool,
+}
+
+impl Flags {
+    /// Walks `value` until both are found.
+    fn find(&mut self, value: &Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if *child == Value::Bool(true) {
+                        match key.as_str() {
+                            "readOnly" => self.read_only = true,
+                            "writeOnly" => self.write_only = true,
+                            _ => {}
+                        }
+                    }
+                    if self.read_only && self.write_only {
+                        return;
+                    }
+                    self.find(child);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    if self.read_only && self.write_only {
+                        return;
+                    }
+                    self.find(item);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
