@@ -69,3 +69,105 @@ async fn readme_rust_log_examples_work_as_written() {
         );
     }
 }
+
+/// The request line's duration is the journal's, in milliseconds; a response that breaks the
+/// spec is a WARN naming each violation's code and where (`(body)` for the whole body).
+#[tokio::test]
+async fn the_request_line_gives_the_journals_duration_and_each_response_violation() {
+    let dir = TempDir::new("log-violations");
+    let spec = dir.0.join("broken-examples.yaml");
+    std::fs::write(
+        &spec,
+        r#"openapi: 3.1.0
+info: { title: Broken examples, version: "1" }
+paths:
+  /field:
+    get:
+      responses:
+        "200":
+          description: An example whose field breaks the schema
+          content:
+            application/json:
+              schema: { type: object, required: [n], properties: { n: { type: integer } } }
+              example: { n: "x" }
+  /whole:
+    get:
+      responses:
+        "200":
+          description: An example that is not an object at all
+          content:
+            application/json:
+              schema: { type: object }
+              example: [1]
+  /fine:
+    get:
+      responses:
+        "200":
+          description: A valid answer, large enough that checking it takes well over 10 µs
+          content:
+            application/json:
+              schema: { type: object, properties: { items: { type: array, items: { type: integer } } } }
+              example: { items: ITEMS }
+"#
+        .replace(
+            "ITEMS",
+            &serde_json::to_string(&(0..5000).collect::<Vec<u32>>()).expect("JSON"),
+        ),
+    )
+    .expect("write");
+    let server = Binary::serve(
+        &["--no-watch", "--spec", spec.to_str().expect("UTF-8")],
+        &[],
+    );
+    let client = http_client();
+    for path in ["/field", "/whole", "/fine"] {
+        client.get(server.url(path)).send().await.expect("answers");
+    }
+    let journal: serde_json::Value = client
+        .get(server.url("/__mock/requests"))
+        .send()
+        .await
+        .expect("journal")
+        .json()
+        .await
+        .expect("JSON");
+    drop(client);
+    let logs = server.stop();
+    let line = |path: &str| {
+        logs.lines()
+            .find(|l| l.contains(&format!("GET {path} ")))
+            .unwrap_or_else(|| panic!("no line for {path}:\n{logs}"))
+            .to_string()
+    };
+    let field = line("/field");
+    assert!(field.contains("WARN"), "{field}");
+    assert!(
+        field.contains("response breaks the spec: RESPONSE_SCHEMA_VIOLATION at n"),
+        "{field}"
+    );
+    let whole = line("/whole");
+    assert!(
+        whole.contains("response breaks the spec: RESPONSE_SCHEMA_VIOLATION at (body)"),
+        "{whole}"
+    );
+    let fine = line("/fine");
+    assert!(fine.contains("INFO"), "{fine}");
+    let logged: f64 = fine
+        .split_whitespace()
+        .find_map(|word| word.strip_suffix("ms")?.parse().ok())
+        .unwrap_or_else(|| panic!("no duration in {fine}"));
+    let entries = journal["entries"].as_array().expect("entries");
+    let entry = entries
+        .iter()
+        .find(|e| e["path"] == "/fine")
+        .unwrap_or_else(|| panic!("/fine in {journal}"));
+    let journaled = entry["durationMs"].as_f64().expect("durationMs");
+    assert!(
+        journaled >= 0.02,
+        "the check took {journaled} ms: make /fine larger"
+    );
+    assert!(
+        (logged - journaled).abs() <= 0.006,
+        "the line says {logged} ms, the journal {journaled} ms: {fine}"
+    );
+}
