@@ -197,3 +197,51 @@ async fn a_reload_on_request_reports_a_broken_spec_with_its_pointer_and_keeps_se
     assert_eq!(still.status, 200, "the last good spec keeps serving");
     assert_eq!(health(&app).await["status"], "degraded");
 }
+
+/// A remembered answer (compare with a step filter: built and validated once, then served
+/// from the memo) belongs to the World it was built from: after a reload the edited fixtures
+/// answer, not the memo.
+#[tokio::test]
+async fn a_remembered_answer_is_not_served_after_a_reload_changes_its_data() {
+    let dir = editable_fixtures("reload-memo");
+    let sources = Sources {
+        spec: None,
+        fixtures: Some(dir.0.clone()),
+        ..Sources::default()
+    };
+    let app = TestApp::spawn_with(sources, instant()).await;
+    let body = json!({"evalGroupId": GROUP_1, "stepIds": [STEP_1]});
+    let name_in = |reply: &Reply| {
+        reply.body["evals"]
+            .as_array()
+            .and_then(|evals| evals.iter().find(|e| e["batchExecutionId"] == BATCH))
+            .and_then(|e| e["evalName"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let first = app.post_json("/v1/eval/compare", body.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = app.post_json("/v1/eval/compare", body.clone()).await;
+    let journal = app.journal("").await;
+    assert_eq!(
+        journal[0]["source"]["kind"], "remembered",
+        "the memo served it"
+    );
+    assert_eq!(name_in(&again), name_in(&first));
+
+    rename_group(&dir, "Renamed while remembered");
+    let reloaded = send(
+        app.request(Method::POST, "/__mock/reload")
+            .header("evalmock-admin", "1"),
+    )
+    .await;
+    assert_eq!(reloaded.body["ok"], true, "{}", reloaded.body);
+    let after = app.post_json("/v1/eval/compare", body).await;
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert_eq!(
+        name_in(&after),
+        "Renamed while remembered",
+        "{}",
+        after.body
+    );
+}
