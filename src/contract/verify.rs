@@ -222,6 +222,27 @@ async fn send(
     Ok(case)
 }
 
+/// What a path parameter's value may not hold as written: a generated `a/b` or `a b` is sent
+/// as `a%2Fb`, `a%20b` (the mock and real servers percent-decode path parameters). The style
+/// delimiters (`,` `;` `=` `.`) stay.
+const PATH_VALUE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'[')
+    .add(b']');
+
 /// The requests for one operation: the valid one, then the safely provoked errors.
 fn plan(spec: &Spec, op: &Operation, document: &Value) -> Result<Vec<Planned>, String> {
     let op_doc = document
@@ -248,7 +269,9 @@ fn plan(spec: &Spec, op: &Operation, document: &Value) -> Result<Vec<Planned>, S
         let Some(value) = value else { continue };
         match param.location {
             ParamLocation::Path => {
-                path = path.replace(&format!("{{{}}}", param.name), &path_value(param, &value));
+                let written = path_value(param, &value);
+                let escaped = percent_encoding::utf8_percent_encode(&written, PATH_VALUE);
+                path = path.replace(&format!("{{{}}}", param.name), &escaped.to_string());
             }
             ParamLocation::Query => {
                 for (name, value) in query_pairs(param, &value) {
@@ -763,5 +786,15 @@ mod tests {
             query(DeepObject, true, &object),
             "color[R]=100&color[G]=200"
         );
+    }
+
+    #[test]
+    fn a_path_value_is_escaped_but_keeps_its_style_delimiters() {
+        let written = path_value(
+            &param(ParamLocation::Path, ParamStyle::Matrix, false),
+            &json!(["a/b", "c d?"]),
+        );
+        let escaped = percent_encoding::utf8_percent_encode(&written, PATH_VALUE).to_string();
+        assert_eq!(escaped, ";color=a%2Fb,c%20d%3F");
     }
 }
