@@ -569,3 +569,46 @@ async fn the_live_page_renders_the_load_warnings_from_health() {
     let warnings: &Value = &health.body["specs"][0]["warnings"];
     assert_eq!(warnings.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn an_absent_body_is_refused_when_required_or_when_its_schema_requires_fields() {
+    let app = serve("optional-bodies.yaml").await;
+    // (path, status with no body at all)
+    for (path, status) in [
+        ("/required-loose", 400),
+        ("/optional-strict", 400),
+        ("/optional-loose", 204),
+        ("/optional-schemaless", 204),
+    ] {
+        let reply = send(app.request(Method::POST, path)).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+        if status == 400 {
+            assert_eq!(
+                reply.body["details"][0]["code"], "MISSING_BODY",
+                "{path}: {}",
+                reply.body
+            );
+        }
+    }
+    // With a body, the schema decides as usual.
+    let named = send(
+        app.request(Method::POST, "/optional-strict")
+            .header("Content-Type", "application/json")
+            .body(r#"{"name": "n"}"#),
+    )
+    .await;
+    assert_eq!(named.status, 204, "{}", named.body);
+}
+
+#[tokio::test]
+async fn a_free_form_exploded_query_object_takes_only_keys_no_other_parameter_declares() {
+    let app = serve("optional-bodies.yaml").await;
+    // `limit=5` is the declared integer, not a filter (a filter of "5" breaks its pattern).
+    let reply = send(app.request(Method::GET, "/search?limit=5&color=red")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_refused(
+        &send(app.request(Method::GET, "/search?limit=5&color=Red")).await,
+        &["query.filters.color"],
+        "a filter breaking its pattern",
+    );
+}
