@@ -156,8 +156,9 @@ impl<'a> Walker<'a> {
     /// subtypes, the targets of its `mapping` and the components whose `allOf` refers to it
     /// (drawn when seeded, the first otherwise); `None` when it has none.
     fn subtype(&mut self, parent: &Map<String, Value>, pointer: &str) -> Option<String> {
-        let own_ref = format!("#{pointer}");
+        // Subtypes name a component by `$ref`; an inline parent has none.
         component_name(pointer)?;
+        let own_ref = format!("#{pointer}");
         let mut subtypes: Vec<String> = parent["discriminator"]
             .get("mapping")
             .and_then(Value::as_object)

@@ -44,13 +44,11 @@ impl BasePaths {
                 .find_map(|at| Some((document.pointer(&at)?, at)));
             if let Some((servers, at)) = declared {
                 let paths = base_paths(Some(servers), &at, warnings);
-                all.extend(
-                    paths
-                        .iter()
-                        .filter(|p| !all.contains(p))
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                );
+                for path in &paths {
+                    if !all.contains(path) {
+                        all.push(path.clone());
+                    }
+                }
                 own.insert(index, paths);
             }
         }
