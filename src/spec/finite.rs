@@ -39,7 +39,7 @@ impl<'a> Finite<'a> {
         // target -> the targets whose schema refers to it directly (without crossing a $ref).
         let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
         for target in &targets {
-            if let Some(schema) = document.pointer(target) {
+            if let Some(schema) = super::pointer::get(document, target) {
                 collect_refs(schema, &mut |used| {
                     dependents.entry(used).or_default().push(target);
                 });
@@ -82,7 +82,7 @@ impl<'a> Finite<'a> {
     /// pointers that shows why not: `#/components/schemas/Node -> /properties/next ->
     /// #/components/schemas/Node`.
     pub(super) fn chain(&self, pointer: &str) -> Option<String> {
-        let schema = self.document.pointer(pointer)?;
+        let schema = super::pointer::get(self.document, pointer)?;
         if self.has_value(schema) {
             return None;
         }
@@ -100,7 +100,7 @@ impl<'a> Finite<'a> {
             if !visited.insert(target.to_string()) {
                 break;
             }
-            match self.document.pointer(target) {
+            match super::pointer::get(self.document, target) {
                 Some(next) => schema = next,
                 None => break,
             }
@@ -111,7 +111,7 @@ impl<'a> Finite<'a> {
     /// For a schema without a finite value: the chain of the first `$ref` cycle it cannot do
     /// without (from that cycle's first target, not from `pointer`, which keeps it short).
     pub(super) fn cycle_of(&self, pointer: &str) -> Option<String> {
-        let schema = self.document.pointer(pointer)?;
+        let schema = super::pointer::get(self.document, pointer)?;
         if self.has_value(schema) {
             return None;
         }
@@ -122,9 +122,7 @@ impl<'a> Finite<'a> {
     }
 
     fn target_alive(&self, target: &str) -> bool {
-        self.document
-            .pointer(target)
-            .is_none_or(|schema| self.has_value(schema))
+        super::pointer::get(self.document, target).is_none_or(|schema| self.has_value(schema))
     }
 
     /// Whether some finite value satisfies `schema`, judging `$ref`s by the alive set.
@@ -134,7 +132,7 @@ impl<'a> Finite<'a> {
         };
         if let Some(target) = local_ref(map)
             && !self.alive.contains(target)
-            && self.document.pointer(target).is_some()
+            && super::pointer::get(self.document, target).is_some()
         {
             return false;
         }
@@ -186,7 +184,7 @@ impl<'a> Finite<'a> {
         let map = schema.as_object()?;
         if let Some(target) = local_ref(map)
             && !self.alive.contains(target)
-            && self.document.pointer(target).is_some()
+            && super::pointer::get(self.document, target).is_some()
         {
             return Some((String::new(), target));
         }

@@ -374,8 +374,7 @@ pub fn lower(
         version,
         warnings: std::cell::RefCell::new(Vec::new()),
     };
-    let title = document
-        .pointer("/info/title")
+    let title = super::pointer::get(document, "/info/title")
         .and_then(Value::as_str)
         .unwrap_or("API")
         .to_string();
@@ -584,7 +583,7 @@ impl Lowering<'_> {
                 .and_then(Value::as_object)
                 .and_then(|c| c.keys().next())
                 .map(|media| format!("{pointer}/content/{}/schema", escape_pointer_token(media)))
-                .filter(|p| self.document.pointer(p).is_some())
+                .filter(|p| super::pointer::get(self.document, p).is_some())
         };
         let json_content = param.get("schema").is_none() && param.get("content").is_some();
         let resolve = |v| crate::spec::normalize::resolve_refs(self.document, v);
@@ -642,7 +641,7 @@ impl Lowering<'_> {
     }
 
     fn resolved_schema(&self, pointer: &str) -> &Value {
-        let value = self.document.pointer(pointer).unwrap_or(&Value::Null);
+        let value = super::pointer::get(self.document, pointer).unwrap_or(&Value::Null);
         crate::spec::normalize::resolve_refs(self.document, value)
     }
 
@@ -817,7 +816,7 @@ impl Lowering<'_> {
                 break;
             };
             pointer = target.strip_prefix('#')?.to_string();
-            schema = self.document.pointer(&pointer)?;
+            schema = super::pointer::get(self.document, &pointer)?;
         }
         schema
             .get("properties")?
@@ -907,7 +906,7 @@ impl Lowering<'_> {
         used_at: &str,
     ) -> Result<Option<SecurityScheme>, SpecError> {
         let scheme_pointer = format!("/components/securitySchemes/{}", escape(name));
-        let Some(scheme) = self.document.pointer(&scheme_pointer) else {
+        let Some(scheme) = super::pointer::get(self.document, &scheme_pointer) else {
             self.warn(
                 used_at,
                 format!("security scheme `{name}` is not defined in components.securitySchemes; the reference is ignored"),

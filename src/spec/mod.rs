@@ -10,6 +10,7 @@ mod document;
 mod finite;
 mod lower;
 mod normalize;
+mod pointer;
 mod router;
 mod schema;
 mod servers;
@@ -111,8 +112,7 @@ pub struct Spec {
 impl Spec {
     /// `info.version`: what the document calls its version of the API (`2026-09`).
     pub fn info_version(&self) -> &str {
-        self.document
-            .pointer("/info/version")
+        pointer::get(&self.document, "/info/version")
             .and_then(Value::as_str)
             .unwrap_or_default()
     }
@@ -251,9 +251,7 @@ impl Spec {
     /// The schema a compiled schema was built from, as written in the (normalised) copy of
     /// the document for its direction.
     pub fn schema_value(&self, schema: &CompiledSchema) -> &Value {
-        self.document(schema.direction)
-            .pointer(&schema.pointer)
-            .unwrap_or(&Value::Bool(true))
+        pointer::get(self.document(schema.direction), &schema.pointer).unwrap_or(&Value::Bool(true))
     }
 
     /// The normalised document as values travelling in `direction` see it.

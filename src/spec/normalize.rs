@@ -69,6 +69,16 @@ fn degrade_schema_node(
     version: OpenApiVersion,
     warnings: &mut Vec<SpecWarning>,
 ) {
+    // Nearly every object holds none of these keywords, and one scan of its few keys says so
+    // for less than the hashing of the look-ups below.
+    if !map.keys().any(|key| {
+        matches!(
+            key.as_str(),
+            "pattern" | "patternProperties" | "exclusiveMinimum" | "exclusiveMaximum" | "nullable"
+        )
+    }) {
+        return;
+    }
     if let Some(Value::String(pattern)) = map.get("pattern")
         && let Some(why) = super::schema::pattern_error(pattern)
     {
@@ -123,19 +133,29 @@ fn degrade_schema_node(
     rewrite_3_0_keywords(map);
 }
 
-/// Escapes one reference token of a JSON pointer (RFC 6901).
-pub fn escape_pointer_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+/// Escapes one reference token of a JSON pointer (RFC 6901); borrowed when nothing needs it.
+pub fn escape_pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.bytes().any(|b| b == b'~' || b == b'/') {
+        std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
+    } else {
+        std::borrow::Cow::Borrowed(token)
+    }
 }
 
 /// Appends `/` and `token`, escaped, to `pointer` (without allocating for the usual token
 /// that needs no escaping).
 pub(super) fn push_pointer_token(pointer: &mut String, token: &str) {
     pointer.push('/');
-    if token.contains(['~', '/']) {
-        pointer.push_str(&escape_pointer_token(token));
-    } else {
+    if !token.bytes().any(|b| b == b'~' || b == b'/') {
         pointer.push_str(token);
+        return;
+    }
+    for c in token.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
     }
 }
 
@@ -170,7 +190,7 @@ pub fn resolve_refs_at<'a>(
         let Some(Ok(target)) = ref_target(document, value) else {
             break;
         };
-        pointer = decode_fragment(reference.trim_start_matches('#'));
+        pointer = decode_fragment(reference.trim_start_matches('#')).into_owned();
         value = target;
     }
     (value, pointer)
@@ -178,7 +198,7 @@ pub fn resolve_refs_at<'a>(
 
 /// `Some(Ok(target))` for a resolvable local `$ref`, `Some(Err(why))` for a broken one.
 fn ref_target<'a>(document: &'a Value, value: &Value) -> Option<Result<&'a Value, String>> {
-    let reference = value.as_object()?.get("$ref")?;
+    let reference = super::pointer::small_get(value.as_object()?, "$ref")?;
     let Some(reference) = reference.as_str() else {
         return Some(Err("`$ref` must be a string".into()));
     };
@@ -189,14 +209,16 @@ fn ref_target<'a>(document: &'a Value, value: &Value) -> Option<Result<&'a Value
     };
     let pointer = decode_fragment(fragment);
     Some(
-        document
-            .pointer(&pointer)
+        super::pointer::get(document, &pointer)
             .ok_or_else(|| format!("reference {reference:?} does not resolve")),
     )
 }
 
 /// URI fragments may percent-encode characters (`{`, `}`, spaces) of the pointer.
-fn decode_fragment(fragment: &str) -> String {
+fn decode_fragment(fragment: &str) -> std::borrow::Cow<'_, str> {
+    if !fragment.contains('%') {
+        return std::borrow::Cow::Borrowed(fragment);
+    }
     let bytes = fragment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -213,7 +235,7 @@ fn decode_fragment(fragment: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn check_refs(
@@ -234,8 +256,7 @@ fn check_refs(
             }
             for (key, child) in map {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_pointer_token(key));
+                push_pointer_token(pointer, key);
                 match (key.as_str(), child) {
                     // Literal data: a `$ref` in there is data, not a reference.
                     ("$ref" | "example" | "default" | "const" | "enum", _) => {}
@@ -257,8 +278,7 @@ fn check_refs(
         Value::Array(items) => {
             for (index, child) in items.iter().enumerate() {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&index.to_string());
+                push_pointer_index(pointer, index);
                 check_refs(document, child, pointer, origin)?;
                 pointer.truncate(len);
             }
@@ -271,23 +291,20 @@ fn check_refs(
 /// Calls `visit` on every schema root of the document (component schemas, parameter, header and
 /// media-type schemas); `visit` is responsible for descending into subschemas.
 fn for_each_schema_root(document: &mut Value, visit: &mut dyn FnMut(&mut Value)) {
-    if let Some(schemas) = document
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
+    if let Some(schemas) =
+        super::pointer::get_mut(document, "/components/schemas").and_then(Value::as_object_mut)
     {
         schemas.values_mut().for_each(&mut *visit);
     }
     for section in ["parameters", "headers"] {
-        if let Some(items) = document
-            .pointer_mut(&format!("/components/{section}"))
+        if let Some(items) = super::pointer::get_mut(document, &format!("/components/{section}"))
             .and_then(Value::as_object_mut)
         {
             items.values_mut().for_each(|p| visit_parameter(p, visit));
         }
     }
     for section in ["requestBodies", "responses"] {
-        if let Some(items) = document
-            .pointer_mut(&format!("/components/{section}"))
+        if let Some(items) = super::pointer::get_mut(document, &format!("/components/{section}"))
             .and_then(Value::as_object_mut)
         {
             items.values_mut().for_each(|b| visit_body(b, visit));

@@ -138,8 +138,7 @@ impl<'doc> SchemaCompiler<'doc> {
         // Where the schema's text alone decides what it means, one validator serves every place
         // that holds the same text (compiled the first time, from that place, through the same
         // wrapper, so errors name the same schema paths wherever it is used).
-        let key = copy
-            .pointer(pointer)
+        let key = super::pointer::get(copy, pointer)
             .filter(|node| self.shareable && location_free(node))
             .map(|node| (uri, node.to_string()));
         if let Some(key) = &key

@@ -41,7 +41,7 @@ impl BasePaths {
             let declared = [operation.pointer.as_str(), path_item]
                 .into_iter()
                 .map(|at| format!("{at}/servers"))
-                .find_map(|at| Some((document.pointer(&at)?, at)));
+                .find_map(|at| Some((super::pointer::get(document, &at)?, at)));
             if let Some((servers, at)) = declared {
                 let paths = base_paths(Some(servers), &at, warnings);
                 for path in &paths {
