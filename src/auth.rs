@@ -13,13 +13,16 @@ use crate::spec::{ParamLocation, SecurityRequirement, SecurityScheme};
 /// Why a request is not authenticated. Each renders to a 401 with its own message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFailure {
-    /// `what`: the header, query parameter or cookie that should carry the credential.
+    /// `what`: the header, query parameter or cookie that should carry the credential;
+    /// `scheme`: the `Authorization` scheme word it wants, when it is that header.
     Missing {
         what: String,
+        scheme: Option<String>,
     },
-    /// `what` is sent with no value.
+    /// `what` is sent with no value (`scheme` as for `Missing`).
     Empty {
         what: String,
+        scheme: Option<String>,
     },
     /// `Bearer` with nothing usable after it, or a token holding whitespace.
     Malformed,
@@ -58,8 +61,8 @@ impl AuthFailure {
 
     pub fn message(&self) -> String {
         match self {
-            AuthFailure::Missing { what } => format!("no credentials: {what} is missing"),
-            AuthFailure::Empty { what } => format!("{what} is empty"),
+            AuthFailure::Missing { what, .. } => format!("no credentials: {what} is missing"),
+            AuthFailure::Empty { what, .. } => format!("{what} is empty"),
             AuthFailure::Malformed => "the Authorization header is malformed".into(),
             AuthFailure::MalformedBasic => {
                 "the Basic credentials are not base64 of `user:password`".into()
@@ -83,27 +86,35 @@ impl AuthFailure {
     /// What to do about it; `key_hint` (from the domain, e.g. what the API's keys look like)
     /// is added where it helps.
     pub fn suggestion(&self, key_hint: Option<&str>) -> String {
-        match (self, key_hint) {
-            (AuthFailure::Revoked, _) => {
-                "Create a new API key in the dashboard and use it instead.".into()
+        // The scheme the operation wants, in the document's spelling, decides the words.
+        let scheme = match self {
+            AuthFailure::Revoked => {
+                return "Create a new API key in the dashboard and use it instead.".into();
             }
-            (AuthFailure::Missing { what }, _) if !what.contains("Authorization") => {
-                format!("Send {what} with your API key.")
+            AuthFailure::Missing { what, scheme: None }
+            | AuthFailure::Empty { what, scheme: None } => {
+                return format!("Send {what} with your API key.");
             }
-            (AuthFailure::MalformedBasic, _) => {
-                "Send `Authorization: Basic <base64 of user:password>`.".into()
+            AuthFailure::Missing {
+                scheme: Some(scheme),
+                ..
             }
-            (AuthFailure::WrongScheme { expected }, _) if expected == "Basic" => {
-                "Send `Authorization: Basic <base64 of user:password>`.".into()
+            | AuthFailure::Empty {
+                scheme: Some(scheme),
+                ..
             }
-            (AuthFailure::WrongScheme { expected: scheme }, _)
-            | (AuthFailure::NoCredentials { scheme }, _)
-                if scheme != "Bearer" =>
-            {
-                format!("Send `Authorization: {scheme} <credentials>`.")
+            | AuthFailure::WrongScheme { expected: scheme }
+            | AuthFailure::NoCredentials { scheme } => scheme.as_str(),
+            AuthFailure::MalformedBasic => "Basic",
+            AuthFailure::Malformed | AuthFailure::Unrecognised | AuthFailure::Ambiguous => "Bearer",
+        };
+        match (scheme, key_hint) {
+            ("Basic", _) => "Send `Authorization: Basic <base64 of user:password>`.".into(),
+            ("Bearer", Some(hint)) => {
+                format!("Send `Authorization: Bearer <your API key>` ({hint}).")
             }
-            (_, Some(hint)) => format!("Send `Authorization: Bearer <your API key>` ({hint})."),
-            (_, None) => "Send `Authorization: Bearer <your API key>`.".into(),
+            ("Bearer", None) => "Send `Authorization: Bearer <your API key>`.".into(),
+            (scheme, _) => format!("Send `Authorization: {scheme} <credentials>`."),
         }
     }
 
@@ -209,7 +220,7 @@ fn credential(
 ) -> Result<String, AuthFailure> {
     match scheme {
         SecurityScheme::Bearer { .. } => {
-            let value = authorization(headers)?;
+            let value = authorization(headers, "Bearer")?;
             let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
             if word.eq_ignore_ascii_case("bearer") {
                 let token = rest.trim();
@@ -230,7 +241,7 @@ fn credential(
             })
         }
         SecurityScheme::Basic { .. } => {
-            let value = authorization(headers)?;
+            let value = authorization(headers, "Basic")?;
             let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
             if !word.eq_ignore_ascii_case("basic") {
                 return Err(AuthFailure::WrongScheme {
@@ -241,7 +252,7 @@ fn credential(
             Ok(rest.trim().to_string())
         }
         SecurityScheme::Http { scheme, .. } => {
-            let value = authorization(headers)?;
+            let value = authorization(headers, scheme)?;
             let (word, rest) = value.split_once(' ').unwrap_or((value, ""));
             if !word.eq_ignore_ascii_case(scheme) {
                 return Err(AuthFailure::WrongScheme {
@@ -283,9 +294,11 @@ fn credential(
                         }
                         ParamLocation::Header => format!("the `{parameter}` header"),
                     },
+                    scheme: None,
                 }),
                 Some(v) if v.trim().is_empty() => Err(AuthFailure::Empty {
                     what: format!("the `{parameter}` {location}"),
+                    scheme: None,
                 }),
                 Some(v) => Ok(v.trim().to_string()),
             }
@@ -293,10 +306,12 @@ fn credential(
     }
 }
 
-fn authorization(headers: &HeaderMap) -> Result<&str, AuthFailure> {
+/// The one `Authorization` header's value, for a scheme whose word is `scheme`.
+fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Result<&'h str, AuthFailure> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
-    let value = values.next().ok_or(AuthFailure::Missing {
+    let value = values.next().ok_or_else(|| AuthFailure::Missing {
         what: "the Authorization header".into(),
+        scheme: Some(scheme.to_string()),
     })?;
     if values.next().is_some() {
         return Err(AuthFailure::Ambiguous);
@@ -305,6 +320,7 @@ fn authorization(headers: &HeaderMap) -> Result<&str, AuthFailure> {
     if value.is_empty() {
         return Err(AuthFailure::Empty {
             what: "the Authorization header".into(),
+            scheme: Some(scheme.to_string()),
         });
     }
     Ok(value)
@@ -441,7 +457,10 @@ mod tests {
     }
 
     fn missing(what: &str) -> Result<Principal, AuthFailure> {
-        Err(AuthFailure::Missing { what: what.into() })
+        Err(AuthFailure::Missing {
+            what: what.into(),
+            scheme: None,
+        })
     }
 
     #[test]
@@ -455,7 +474,8 @@ mod tests {
         assert_eq!(
             run(header(), &[("x-key", "  ")], None),
             Err(AuthFailure::Empty {
-                what: "the `X-Key` header".into()
+                what: "the `X-Key` header".into(),
+                scheme: None,
             })
         );
 
@@ -475,7 +495,8 @@ mod tests {
         assert_eq!(
             run(query(), &[], Some("api_key=")),
             Err(AuthFailure::Empty {
-                what: "the `api_key` query".into()
+                what: "the `api_key` query".into(),
+                scheme: None,
             })
         );
 
@@ -518,7 +539,10 @@ mod tests {
         );
         assert_eq!(
             run(only_basic(), &[], None),
-            missing("the Authorization header")
+            Err(AuthFailure::Missing {
+                what: "the Authorization header".into(),
+                scheme: Some("Basic".into()),
+            })
         );
         let failure = AuthFailure::MalformedBasic;
         assert_eq!(failure.code(), "MALFORMED_CREDENTIALS");

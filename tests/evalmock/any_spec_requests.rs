@@ -406,6 +406,7 @@ async fn each_security_scheme_accepts_its_credential_and_refuses_a_missing_or_ma
             &[("Authorization", basic)],
             "UNSUPPORTED_AUTH_SCHEME",
         ),
+        ("/bearer", &[], "MISSING_CREDENTIALS"),
         // Any other http scheme: its own word (any case) with credentials after it; what
         // the credentials prove (a digest of the server's nonce) a mock cannot check.
         (
@@ -460,11 +461,19 @@ async fn each_security_scheme_accepts_its_credential_and_refuses_a_missing_or_ma
                 "{context}: {}",
                 reply.body
             );
-            if path.starts_with("/digest") && headers.len() == 1 {
-                // The suggestion names the document's own scheme, not Bearer.
+            // The suggestion names the scheme the operation wants, in that scheme's words.
+            let suggestion = match *path {
+                "/digest" if headers.len() == 1 => {
+                    Some("Send `Authorization: Digest <credentials>`.")
+                }
+                "/bearer" => Some("Send `Authorization: Bearer <your API key>`."),
+                "/basic" => Some("Send `Authorization: Basic <base64 of user:password>`."),
+                "/header" => Some("Send the `X-API-Key` header with your API key."),
+                _ => None,
+            };
+            if let Some(suggestion) = suggestion {
                 assert_eq!(
-                    reply.body["details"][0]["suggestion"],
-                    "Send `Authorization: Digest <credentials>`.",
+                    reply.body["details"][0]["suggestion"], suggestion,
                     "{context}"
                 );
             }
