@@ -335,6 +335,48 @@ async fn stream_fails_midway_ends_with_the_served_versions_error_event() {
 }
 
 #[tokio::test]
+async fn a_stream_error_without_after_keeps_the_first_half_of_the_events() {
+    let app = TestApp::spawn_with(Sources::default(), instant()).await;
+    let stream = |prefer: Option<&str>| {
+        let mut request = app
+            .request(Method::POST, "/v1/eval/stream")
+            .header("Authorization", format!("Bearer {API_KEY}"))
+            .json(&stream_body());
+        if let Some(prefer) = prefer {
+            request = request.header("Prefer", prefer);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            assert_eq!(response.status(), 200);
+            events_of(&response.text().await.expect("the stream ends cleanly"))
+        }
+    };
+    // Each event by what it is (times differ between two runs).
+    let shape = |events: Vec<Value>| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| format!("{} {} {}", e["type"], e["executionId"], e["seq"]))
+            .collect()
+    };
+    let whole = shape(stream(None).await);
+    let broken = shape(stream(Some("fault=stream-error")).await);
+    let kept = whole.len() / 2;
+    assert!(kept >= 2, "a stream long enough to halve: {whole:?}");
+    assert_eq!(
+        broken[..kept],
+        whole[..kept],
+        "the first half, as in the whole stream"
+    );
+    assert!(broken.len() > kept, "at least one error event: {broken:?}");
+    assert!(
+        broken[kept..]
+            .iter()
+            .all(|e| e.starts_with("\"execution_error\"")),
+        "then only the version's error events: {broken:?}"
+    );
+}
+
+#[tokio::test]
 async fn connection_drops_cuts_streams_and_resets_every_second_call() {
     let app = spawn_in("connection-drops").await;
     let response = app
