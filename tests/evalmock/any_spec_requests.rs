@@ -621,3 +621,38 @@ async fn a_free_form_exploded_query_object_takes_only_keys_no_other_parameter_de
         "a filter breaking its pattern",
     );
 }
+
+#[tokio::test]
+async fn each_keyword_a_body_breaks_is_its_own_violation_in_its_own_words() {
+    let app = serve("keywords.yaml").await;
+    let post = |body: Value| {
+        app.request(Method::POST, "/things")
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+    };
+    let valid = send(post(json!({
+        "name": "n", "kind": "widget", "size": "small", "count": 1, "code": "abcd",
+        "shortCode": "ab", "tags": ["a"], "moreTags": ["a"], "labels": {"a": 1},
+        "moreLabels": {"a": 1}, "low": 10, "high": 10, "above": 1, "below": -1,
+        "slug": "abc", "when": "2026-11-29T10:00:00Z"
+    })))
+    .await;
+    assert_eq!(valid.status, 201, "{}", valid.body);
+    // Every property breaks its one keyword; `name` is missing and `extra` unknown.
+    let refused = send(post(json!({
+        "kind": "gadget", "size": "medium", "count": "7", "code": "ab",
+        "shortCode": "abc", "tags": [], "moreTags": ["a", "b"], "labels": {},
+        "moreLabels": {"a": 1, "b": 2}, "low": 9, "high": 11, "above": 0, "below": 0,
+        "slug": "ABC", "when": "yesterday", "extra": true
+    })))
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let details: Vec<Value> = refused.body["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .map(|d| json!({"code": d["code"], "path": d["path"], "message": d["message"], "suggestion": d["suggestion"]}))
+        .collect();
+    assert_eq!(details.len(), 17, "one per keyword: {details:#?}");
+    insta::assert_json_snapshot!("keywords_violations", details);
+}
