@@ -312,6 +312,23 @@ fn a_fixture_with_a_dangling_step_id_fails_check_naming_file_and_field() {
 }
 
 #[test]
+fn a_fixture_with_text_after_its_document_fails_check() {
+    let (dir, file) = broken_fixtures("trailing", |_| {});
+    let path = dir.0.join("groups").join(&file);
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("\n{\"stray\": true}\n");
+    std::fs::write(&path, text).expect("write");
+    let (code, stderr) = check_fixtures(&dir);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&file)
+            && stderr.contains("(document)")
+            && stderr.contains("trailing characters"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_fixture_with_a_wrongly_typed_field_fails_check_naming_file_and_field() {
     let (dir, file) = broken_fixtures("bad-type", |g| {
         g["batches"][1]["results"][2]["stepResults"][0]["promptTokens"] = json!("many");
