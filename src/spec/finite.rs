@@ -69,6 +69,14 @@ impl<'a> Finite<'a> {
         finite
     }
 
+    /// Whether every `$ref` target has a finite value. Then so has every schema: only a
+    /// dead target can make `has_value` false (inline schemas are finite trees), so no
+    /// schema needs [`Finite::cycle_of`] asked, which spares a large document one look-up
+    /// per response schema.
+    pub(super) fn all_alive(&self) -> bool {
+        self.alive.len() == self.targets.len()
+    }
+
     /// The `$ref` targets without a finite value, each with its chain, in document order.
     pub(super) fn unsatisfiable(&self) -> Vec<(String, String)> {
         self.targets

@@ -154,15 +154,21 @@ impl Spec {
                 ),
             ));
         }
-        let unsatisfiable = lowered
-            .operations
-            .iter()
-            .flat_map(|op| &op.responses)
-            .flat_map(|response| &response.content)
-            .flat_map(|media| [&media.schema, &media.item_schema])
-            .flatten()
-            .filter_map(|schema| Some((schema.pointer.clone(), finite.cycle_of(&schema.pointer)?)))
-            .collect();
+        let unsatisfiable = if finite.all_alive() {
+            Default::default()
+        } else {
+            lowered
+                .operations
+                .iter()
+                .flat_map(|op| &op.responses)
+                .flat_map(|response| &response.content)
+                .flat_map(|media| [&media.schema, &media.item_schema])
+                .flatten()
+                .filter_map(|schema| {
+                    Some((schema.pointer.clone(), finite.cycle_of(&schema.pointer)?))
+                })
+                .collect()
+        };
         drop(finite);
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
