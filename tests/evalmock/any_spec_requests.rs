@@ -635,6 +635,7 @@ async fn each_keyword_a_body_breaks_is_its_own_violation_in_its_own_words() {
         "shortCode": "ab", "tags": ["a"], "moreTags": ["a"], "labels": {"a": 1},
         "moreLabels": {"a": 1}, "low": 10, "high": 10, "above": 1, "below": -1,
         "slug": "abc", "when": "2026-11-29T10:00:00Z", "notText": 5, "single": {"a": 1},
+        "label": "l", "title": "t",
         "event": {"type": "b", "z": 1}
     })))
     .await;
@@ -645,6 +646,7 @@ async fn each_keyword_a_body_breaks_is_its_own_violation_in_its_own_words() {
         "shortCode": "abc", "tags": [], "moreTags": ["a", "b"], "labels": {},
         "moreLabels": {"a": 1, "b": 2}, "low": 9, "high": 11, "above": 0, "below": 0,
         "slug": "ABC", "when": "yesterday", "extra": true, "notText": "text", "single": {},
+        "label": -3, "title": 1.5,
         "event": {"type": "a"}
     })))
     .await;
@@ -656,6 +658,6 @@ async fn each_keyword_a_body_breaks_is_its_own_violation_in_its_own_words() {
         .map(|d| json!({"code": d["code"], "path": d["path"], "message": d["message"], "suggestion": d["suggestion"]}))
         .collect();
     // One per keyword, and the three fields the union's meant alternative misses.
-    assert_eq!(details.len(), 22, "{details:#?}");
+    assert_eq!(details.len(), 24, "{details:#?}");
     insta::assert_json_snapshot!("keywords_violations", details);
 }
