@@ -113,3 +113,48 @@ pub(super) fn compare_record_fixture_path(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fixtures::{FixtureStore, bundled_files};
+
+    /// A violation in a compare-record answer is reported at the fixture field it came from.
+    #[test]
+    fn response_paths_name_the_fixture_field_they_come_from() {
+        let store = FixtureStore::load(bundled_files()).expect("the bundled fixtures load");
+        let loaded = &store.groups()[0];
+        let record = &loaded.group.records[0].record_id;
+        let (batch, _, _) = loaded
+            .results_for_record(record)
+            .nth(1)
+            .expect("the record has a result in two batches");
+        let base = format!("batches[{batch}].results[0]");
+        for (response_path, fixture_path) in [
+            ("evals[1]", base.clone()),
+            ("evals[1].stepResults", format!("{base}.stepResults")),
+            ("evals[1].evalName", format!("batches[{batch}].evalName")),
+            (
+                "evals[1].stepResults[2].error",
+                format!("{base}.stepResults[2].errorMessage"),
+            ),
+            (
+                "evals[1].stepResults[2].stepName",
+                format!("{base}.stepResults[2].stepId (its stepName is set on flow.steps)"),
+            ),
+            (
+                "evals[1].stepResults[2].output",
+                format!("{base}.stepResults[2].output"),
+            ),
+            (
+                "evalGroupId",
+                format!("(compare-record response for {record}) evalGroupId"),
+            ),
+        ] {
+            assert_eq!(
+                super::compare_record_fixture_path(loaded, record, response_path),
+                fixture_path,
+                "{response_path}"
+            );
+        }
+    }
+}
