@@ -13,9 +13,14 @@ cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
 status=0
 # cargo-mutants adds `-f` files to the config's examine_globs; to run only the files named,
-# the config is left out and its one other setting given here.
+# the config is left out and its other settings given here (the profile, and each exclusion
+# with its reason kept in the config).
 if [[ " $* " == *" -f "* || " $* " == *" --file "* ]]; then
-  cargo mutants --no-shuffle --no-config --profile mutants "$@" || status=$?
+  excludes=()
+  while IFS= read -r pattern; do
+    excludes+=(--exclude-re "$pattern")
+  done < <(python3 -c 'import tomllib; print("\n".join(tomllib.load(open(".cargo/mutants.toml", "rb"))["exclude_re"]))')
+  cargo mutants --no-shuffle --no-config --profile mutants "${excludes[@]}" "$@" || status=$?
 else
   cargo mutants --no-shuffle "$@" || status=$?
 fi
