@@ -70,10 +70,11 @@ async fn the_live_page_shows_a_rejected_request_with_its_violation_code() {
     let profile = TempDir::new("chromium-live");
     let mut page = Devtools::open(&format!("{}/__mock/", app.base), &profile.0).await;
     // Once the list on the page was loaded after the live feed opened (the page says so in
-    // data-list-gen >= data-feed-gen), an entry sent can only arrive over the feed.
+    // data-list-gen >= data-feed-gen), an entry sent can only arrive over the feed. (Asked
+    // before the page has a body, the expression must not throw.)
     page.until(
         30,
-        "!!document.body.dataset.feedGen && +document.body.dataset.listGen >= +document.body.dataset.feedGen",
+        "!!document.body && !!document.body.dataset.feedGen && +document.body.dataset.listGen >= +document.body.dataset.feedGen",
     )
     .await;
     assert!(
@@ -237,10 +238,13 @@ impl Devtools {
         panic!("DevTools closed while evaluating {expression}");
     }
 
-    /// Waits until `expression` is true in the page (at most `seconds`).
+    /// Waits until `expression` is true in the page (at most `seconds`). Until the page has
+    /// loaded, what the expression reads may not exist yet: a throw counts as not yet.
     async fn until(&mut self, seconds: u64, expression: &str) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-        while self.evaluate(expression).await != json!(true) {
+        let guarded =
+            format!("(() => {{ try {{ return {expression}; }} catch (_) {{ return false; }} }})()");
+        while self.evaluate(&guarded).await != json!(true) {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the page never showed: {expression}"
