@@ -57,12 +57,10 @@ impl Flags {
         match value {
             Value::Object(map) => {
                 for (key, child) in map {
-                    if *child == Value::Bool(true) {
-                        match key.as_str() {
-                            "readOnly" => self.read_only = true,
-                            "writeOnly" => self.write_only = true,
-                            _ => {}
-                        }
+                    match key.as_str() {
+                        "readOnly" if child.as_bool() == Some(true) => self.read_only = true,
+                        "writeOnly" if child.as_bool() == Some(true) => self.write_only = true,
+                        _ => {}
                     }
                     if self.read_only && self.write_only {
                         return;

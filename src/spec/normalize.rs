@@ -135,10 +135,25 @@ fn degrade_schema_node(
 
 /// Escapes one reference token of a JSON pointer (RFC 6901); borrowed when nothing needs it.
 pub fn escape_pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.bytes().any(|b| b == b'~' || b == b'/') {
-        std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
-    } else {
-        std::borrow::Cow::Borrowed(token)
+    if !needs_escape(token) {
+        return std::borrow::Cow::Borrowed(token);
+    }
+    let mut escaped = String::with_capacity(token.len() + 2);
+    push_escaped(&mut escaped, token);
+    std::borrow::Cow::Owned(escaped)
+}
+
+fn needs_escape(token: &str) -> bool {
+    token.bytes().any(|b| b == b'~' || b == b'/')
+}
+
+fn push_escaped(out: &mut String, token: &str) {
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
     }
 }
 
@@ -146,16 +161,10 @@ pub fn escape_pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
 /// that needs no escaping).
 pub(super) fn push_pointer_token(pointer: &mut String, token: &str) {
     pointer.push('/');
-    if !token.bytes().any(|b| b == b'~' || b == b'/') {
+    if needs_escape(token) {
+        push_escaped(pointer, token);
+    } else {
         pointer.push_str(token);
-        return;
-    }
-    for c in token.chars() {
-        match c {
-            '~' => pointer.push_str("~0"),
-            '/' => pointer.push_str("~1"),
-            c => pointer.push(c),
-        }
     }
 }
 

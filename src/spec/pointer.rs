@@ -92,6 +92,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// An escaped token (as built for messages and walks) finds its key again.
+    #[test]
+    fn escaped_tokens_round_trip() {
+        let key = "a~b/c~1";
+        let token = crate::spec::escape_pointer_token(key);
+        assert_eq!(token, "a~0b~1c~01");
+        let mut pointer = String::new();
+        super::super::normalize::push_pointer_token(&mut pointer, key);
+        assert_eq!(pointer, format!("/{token}"));
+        assert_eq!(get(&json!({ key: 1 }), &pointer), Some(&json!(1)));
+        assert_eq!(crate::spec::escape_pointer_token("plain"), "plain");
+    }
+
     /// Every pointer finds what `serde_json`'s own look-up finds.
     #[test]
     fn finds_what_serde_json_finds() {
