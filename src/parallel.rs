@@ -28,8 +28,33 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+/// `(a(), b())`, with `b` on a second thread when the machine has more than one core: for two
+/// independent stages of a load that each read shared, immutable data.
+pub fn join<A, B>(a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> (A, B)
+where
+    B: Send,
+{
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) <= 1 {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        let other = scope.spawn(b);
+        let first = a();
+        match other.join() {
+            Ok(second) => (first, second),
+            // A panic in the other stage is a bug; surface it on the caller's thread unchanged.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn join_returns_both_results_in_order() {
+        assert_eq!(super::join(|| 1, || "two"), (1, "two"));
+    }
+
     #[test]
     fn results_keep_the_input_order() {
         let items: Vec<u32> = (0..1001).collect();

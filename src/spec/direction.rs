@@ -23,13 +23,15 @@ pub enum Direction {
     Response,
 }
 
-/// The request and response copies of `document`; `None` where the copy would be identical
-/// (a document without `readOnly`/`writeOnly` properties shares one copy for all three).
-pub fn variants(document: &Value) -> (Option<Value>, Option<Value>) {
-    // Without a single `readOnly: true` (`writeOnly: true`) nothing is rewritten for requests
-    // (responses): skip copying the document. One walk finds both.
-    let mut flags = Flags::default();
-    flags.find(document);
+/// The request and response copies of `document`; `None` where the copy would be identical.
+/// Without a single `readOnly: true` (`writeOnly: true`) anywhere, as the loader's survey
+/// found, nothing is rewritten for requests (responses) and the document is not copied; a
+/// document with neither shares one copy for all three.
+pub fn variants(
+    document: &Value,
+    read_only: bool,
+    write_only: bool,
+) -> (Option<Value>, Option<Value>) {
     let derive = |direction, set: bool| {
         if !set {
             return None;
@@ -38,47 +40,9 @@ pub fn variants(document: &Value) -> (Option<Value>, Option<Value>) {
         rewrite(document, &mut copy, direction).then_some(copy)
     };
     (
-        derive(Direction::Request, flags.read_only),
-        derive(Direction::Response, flags.write_only),
+        derive(Direction::Request, read_only),
+        derive(Direction::Response, write_only),
     )
-}
-
-/// Whether `readOnly: true` and `writeOnly: true` appear anywhere in a value (a property
-/// [`rewrite`] acts on must carry one, directly or behind a `$ref`).
-#[derive(Default)]
-struct Flags {
-    read_only: bool,
-    write_only: bool,
-}
-
-impl Flags {
-    /// Walks `value` until both are found.
-    fn find(&mut self, value: &Value) {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map {
-                    match key.as_str() {
-                        "readOnly" if child.as_bool() == Some(true) => self.read_only = true,
-                        "writeOnly" if child.as_bool() == Some(true) => self.write_only = true,
-                        _ => {}
-                    }
-                    if self.read_only && self.write_only {
-                        return;
-                    }
-                    self.find(child);
-                }
-            }
-            Value::Array(items) => {
-                for item in items {
-                    if self.read_only && self.write_only {
-                        return;
-                    }
-                    self.find(item);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Whether `schema` (after `$ref`s) carries `keyword: true`.
@@ -227,7 +191,9 @@ mod tests {
 
     #[test]
     fn each_direction_gets_its_own_rules() {
-        let (request, response) = variants(&doc());
+        let document = doc();
+        let survey = crate::spec::survey::Survey::of(&document);
+        let (request, response) = variants(&document, survey.read_only, survey.write_only);
         let request = request.expect("the request copy differs");
         let user = &request["components"]["schemas"]["User"];
         assert_eq!(user["required"], json!(["name", "password"]));
@@ -235,7 +201,12 @@ mod tests {
         let user = &response["components"]["schemas"]["User"];
         assert_eq!(user["required"], json!(["id", "name"]));
         assert_eq!(user["properties"]["password"], json!(false));
-        assert_eq!(variants(&json!({"components": {}})), (None, None));
+        let plain = json!({"components": {"schemas": {"A": {"readOnly": false}}}});
+        let survey = crate::spec::survey::Survey::of(&plain);
+        assert_eq!(
+            variants(&plain, survey.read_only, survey.write_only),
+            (None, None)
+        );
     }
 
     #[test]

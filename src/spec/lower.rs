@@ -438,19 +438,25 @@ impl Lowering<'_> {
             .push(SpecWarning::new(pointer, message));
     }
 
-    /// The schema at `pointer`, compiled; one the validator refuses is replaced by a schema
-    /// that accepts everything (with a warning), so the rest of the document is served.
-    fn compile(&self, pointer: &str) -> Result<CompiledSchema, SpecError> {
-        self.compile_for(pointer, Direction::Any)
-    }
-
-    /// [`Lowering::compile`] against the copy of the document for `direction`.
+    /// The schema at `pointer`, compiled against the copy of the document for `direction`;
+    /// one the validator refuses is replaced by a schema that accepts everything (with a
+    /// warning), so the rest of the document is served.
     fn compile_for(
         &self,
         pointer: &str,
         direction: Direction,
     ) -> Result<CompiledSchema, SpecError> {
-        match self.compiler.compile_for(pointer, direction) {
+        self.compile_at(pointer, None, direction)
+    }
+
+    /// [`Lowering::compile_for`] given the schema at `pointer`, when the caller holds it.
+    fn compile_at(
+        &self,
+        pointer: &str,
+        node: Option<&Value>,
+        direction: Direction,
+    ) -> Result<CompiledSchema, SpecError> {
+        match self.compiler.compile_at(pointer, node, direction) {
             Ok(schema) => Ok(schema),
             Err(error) => {
                 let why = match error {
@@ -575,21 +581,23 @@ impl Lowering<'_> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
         // A parameter has either `schema` or a one-entry `content` map.
-        let schema_pointer = if param.get("schema").is_some() {
-            Some(format!("{pointer}/schema"))
-        } else {
-            param
+        let schema_at = match param.get("schema") {
+            Some(schema) => Some((format!("{pointer}/schema"), schema)),
+            None => param
                 .get("content")
                 .and_then(Value::as_object)
-                .and_then(|c| c.keys().next())
-                .map(|media| format!("{pointer}/content/{}/schema", escape_pointer_token(media)))
-                .filter(|p| super::pointer::get(self.document, p).is_some())
+                .and_then(|c| c.iter().next())
+                .and_then(|(media, holder)| {
+                    let schema = holder.get("schema")?;
+                    let at = format!("{pointer}/content/{}/schema", escape_pointer_token(media));
+                    Some((at, schema))
+                }),
         };
         let json_content = param.get("schema").is_none() && param.get("content").is_some();
         let resolve = |v| crate::spec::normalize::resolve_refs(self.document, v);
-        let (schema, types, item_types, property_types) = match schema_pointer {
-            Some(p) => {
-                let resolved = self.resolved_schema(&p);
+        let (schema, types, item_types, property_types) = match schema_at {
+            Some((p, node)) => {
+                let resolved = resolve(node);
                 let types = schema_types(resolved);
                 let item_types = resolved
                     .get("items")
@@ -602,7 +610,8 @@ impl Lowering<'_> {
                     .flatten()
                     .map(|(name, schema)| (name.clone(), schema_types(resolve(schema))))
                     .collect();
-                (Some(self.compile(&p)?), types, item_types, property_types)
+                let compiled = self.compile_at(&p, Some(node), Direction::Any)?;
+                (Some(compiled), types, item_types, property_types)
             }
             None => (None, Vec::new(), Vec::new(), Vec::new()),
         };
@@ -727,9 +736,11 @@ impl Lowering<'_> {
             let media_pointer = format!("{pointer}/content/{}", escape_pointer_token(media_type));
             let compile = |key: &str| -> Result<Option<CompiledSchema>, SpecError> {
                 match media.get(key) {
-                    Some(_) => Ok(Some(
-                        self.compile_for(&format!("{media_pointer}/{key}"), direction)?,
-                    )),
+                    Some(node) => Ok(Some(self.compile_at(
+                        &format!("{media_pointer}/{key}"),
+                        Some(node),
+                        direction,
+                    )?)),
                     None => Ok(None),
                 }
             };

@@ -14,6 +14,7 @@ mod pointer;
 mod router;
 mod schema;
 mod servers;
+mod survey;
 
 pub use direction::Direction;
 pub use document::OpenApiVersion;
@@ -127,25 +128,38 @@ impl Spec {
         let (raw, version) = document::parse(text, origin)?;
         let mut warnings = Vec::new();
         let document = Arc::new(normalize::normalize(raw, version, origin, &mut warnings)?);
-        let (request, response) = direction::variants(&document);
-        let (lowered, branches) = {
-            let compiler = schema::SchemaCompiler::with_directions(
-                &document,
-                request.as_ref(),
-                response.as_ref(),
-                origin,
-            )?;
-            let lowered = lower::lower(&document, &compiler, origin, version)?;
-            let branches = one_of_branches(response.as_ref().unwrap_or(&document), &compiler);
-            (lowered, branches)
-        };
+        // The cycle analysis reads only the normalised document, so it runs beside the
+        // compilation of the operations, the longest stage of a large document's load.
+        let (compiled, finite) = crate::parallel::join(
+            || -> Result<_, SpecError> {
+                let survey = survey::Survey::of(&document);
+                let (request, response) =
+                    direction::variants(&document, survey.read_only, survey.write_only);
+                let compiler = schema::SchemaCompiler::with_directions(
+                    &document,
+                    request.as_ref(),
+                    response.as_ref(),
+                    !survey.sets_base_uri,
+                    origin,
+                )?;
+                let lowered = lower::lower(&document, &compiler, origin, version)?;
+                let branches = one_of_branches(
+                    response.as_ref().unwrap_or(&document),
+                    survey.one_of_branches,
+                    &compiler,
+                );
+                drop(compiler);
+                Ok((request, response, lowered, branches))
+            },
+            || finite::Finite::analyse(&document),
+        );
+        let (request, response, lowered, branches) = compiled?;
         let shared = |copy: Option<Value>| copy.map_or_else(|| document.clone(), Arc::new);
         let request_document = shared(request);
         let response_document = shared(response);
         warnings.extend(lowered.warnings);
         let base_paths = servers::BasePaths::load(&document, &lowered.operations, &mut warnings);
         let not_served = lower::not_served(&document);
-        let finite = finite::Finite::analyse(&document);
         for (target, chain) in finite.unsatisfiable() {
             warnings.push(SpecWarning::new(
                 target,
@@ -308,46 +322,19 @@ pub fn resolve_at<'a>(
     normalize::resolve_refs_at(document, value, pointer)
 }
 
-/// Every `oneOf` branch of `document` (literal data excepted), compiled against the response
-/// copy; a branch the validator refuses is left out (generation then does not check it).
+/// Every `oneOf` branch the survey found (literal data excepted), compiled against the
+/// response copy `document`; a branch the validator refuses is left out (generation then does
+/// not check it).
 fn one_of_branches(
     document: &Value,
+    pointers: Vec<String>,
     compiler: &SchemaCompiler<'_>,
 ) -> std::collections::HashMap<String, CompiledSchema> {
-    fn walk(value: &Value, pointer: &mut String, found: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map {
-                    if normalize::LITERAL_KEYWORDS.contains(&key.as_str()) || key.starts_with("x-")
-                    {
-                        continue;
-                    }
-                    let len = pointer.len();
-                    normalize::push_pointer_token(pointer, key);
-                    if key == "oneOf"
-                        && let Value::Array(branches) = child
-                    {
-                        found.extend((0..branches.len()).map(|i| format!("{pointer}/{i}")));
-                    }
-                    walk(child, pointer, found);
-                    pointer.truncate(len);
-                }
-            }
-            Value::Array(items) => {
-                for (index, child) in items.iter().enumerate() {
-                    let len = pointer.len();
-                    normalize::push_pointer_index(pointer, index);
-                    walk(child, pointer, found);
-                    pointer.truncate(len);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut found = Vec::new();
-    walk(document, &mut String::new(), &mut found);
-    found
+    pointers
         .into_iter()
+        // Found in the normalised document: a branch inside a `writeOnly` property is not in
+        // the response copy.
+        .filter(|pointer| pointer::get(document, pointer).is_some())
         .filter_map(|pointer| {
             let schema = compiler.compile_for(&pointer, Direction::Response).ok()?;
             Some((pointer, schema))

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::pointer::Path;
 use super::{OpenApiVersion, SpecError, SpecWarning};
 
 /// How many `$ref` hops a chain may take before it is called a cycle.
@@ -17,11 +18,11 @@ pub fn normalize(
     origin: &str,
     warnings: &mut Vec<SpecWarning>,
 ) -> Result<Value, SpecError> {
-    check_refs(&document, &document, &mut String::new(), origin)?;
+    check_refs(&document, &document, &mut Path::default(), origin)?;
     if version == OpenApiVersion::V3_0 {
         for_each_schema_root(&mut document, &mut rewrite_3_0_schema);
     }
-    degrade(&mut document, &mut String::new(), version, warnings);
+    degrade(&mut document, version, warnings);
     Ok(document)
 }
 
@@ -29,31 +30,54 @@ pub fn normalize(
 /// children: a `pattern` (or `patternProperties` key) the regex engine refuses is dropped, so
 /// it is not enforced; in a 3.1/3.2 document, 3.0's boolean `exclusiveMinimum` /
 /// `exclusiveMaximum` and `nullable` are converted as for 3.0. Each change is a warning.
-fn degrade(
-    value: &mut Value,
-    pointer: &mut String,
-    version: OpenApiVersion,
-    warnings: &mut Vec<SpecWarning>,
-) {
+///
+/// Nearly no object holds one of those keywords, so a read-only walk finds the few that do
+/// (rendering a pointer only for them), and each is then changed in place, in the same
+/// order (children before their parent): a change touches only that object's own keywords,
+/// so the pointers found stay valid.
+fn degrade(document: &mut Value, version: OpenApiVersion, warnings: &mut Vec<SpecWarning>) {
+    let mut found = Vec::new();
+    find_degradable(document, &mut Path::default(), &mut found);
+    for pointer in found {
+        if let Some(Value::Object(map)) = super::pointer::get_mut(document, &pointer) {
+            degrade_schema_node(map, &pointer, version, warnings);
+        }
+    }
+}
+
+/// The keywords [`degrade_schema_node`] acts on.
+const DEGRADED_KEYWORDS: &[&str] = &[
+    "pattern",
+    "patternProperties",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "nullable",
+];
+
+/// The pointers of the objects holding one of [`DEGRADED_KEYWORDS`], children first.
+fn find_degradable<'a>(value: &'a Value, path: &mut Path<'a>, found: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
+            for (key, child) in map {
                 if LITERAL_KEYWORDS.contains(&key.as_str()) || key.starts_with("x-") {
                     continue;
                 }
-                let len = pointer.len();
-                push_pointer_token(pointer, key);
-                degrade(child, pointer, version, warnings);
-                pointer.truncate(len);
+                path.push_key(key);
+                find_degradable(child, path, found);
+                path.pop();
             }
-            degrade_schema_node(map, pointer, version, warnings);
+            if map
+                .keys()
+                .any(|key| DEGRADED_KEYWORDS.contains(&key.as_str()))
+            {
+                found.push(path.pointer());
+            }
         }
         Value::Array(items) => {
-            for (index, child) in items.iter_mut().enumerate() {
-                let len = pointer.len();
-                push_pointer_index(pointer, index);
-                degrade(child, pointer, version, warnings);
-                pointer.truncate(len);
+            for (index, child) in items.iter().enumerate() {
+                path.push_index(index);
+                find_degradable(child, path, found);
+                path.pop();
             }
         }
         _ => {}
@@ -69,16 +93,6 @@ fn degrade_schema_node(
     version: OpenApiVersion,
     warnings: &mut Vec<SpecWarning>,
 ) {
-    // Nearly every object holds none of these keywords, and one scan of its few keys says so
-    // for less than the hashing of the look-ups below.
-    if !map.keys().any(|key| {
-        matches!(
-            key.as_str(),
-            "pattern" | "patternProperties" | "exclusiveMinimum" | "exclusiveMaximum" | "nullable"
-        )
-    }) {
-        return;
-    }
     if let Some(Value::String(pattern)) = map.get("pattern")
         && let Some(why) = super::schema::pattern_error(pattern)
     {
@@ -247,25 +261,26 @@ fn decode_fragment(fragment: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
-fn check_refs(
+/// Every `$ref` outside literal data resolves; the first that does not is the error. The
+/// walk keeps its place as borrowed tokens and renders a pointer only for that error.
+fn check_refs<'a>(
     document: &Value,
-    value: &Value,
-    pointer: &mut String,
+    value: &'a Value,
+    path: &mut Path<'a>,
     origin: &str,
 ) -> Result<(), SpecError> {
-    let broken = |pointer: &str, message: String| SpecError::Invalid {
+    let broken = |at: String, message: String| SpecError::Invalid {
         origin: origin.to_string(),
-        pointer: format!("{pointer}/$ref"),
+        pointer: format!("{at}/$ref"),
         message,
     };
     match value {
         Value::Object(map) => {
             if let Some(Err(message)) = ref_target(document, value) {
-                return Err(broken(pointer, message));
+                return Err(broken(path.pointer(), message));
             }
             for (key, child) in map {
-                let len = pointer.len();
-                push_pointer_token(pointer, key);
+                path.push_key(key);
                 match (key.as_str(), child) {
                     // Literal data: a `$ref` in there is data, not a reference.
                     ("$ref" | "example" | "default" | "const" | "enum", _) => {}
@@ -274,22 +289,21 @@ fn check_refs(
                     ("examples", Value::Object(examples)) => {
                         for (name, example) in examples {
                             if let Some(Err(message)) = ref_target(document, example) {
-                                let at = format!("{pointer}/{}", escape_pointer_token(name));
-                                return Err(broken(&at, message));
+                                path.push_key(name);
+                                return Err(broken(path.pointer(), message));
                             }
                         }
                     }
-                    _ => check_refs(document, child, pointer, origin)?,
+                    _ => check_refs(document, child, path, origin)?,
                 }
-                pointer.truncate(len);
+                path.pop();
             }
         }
         Value::Array(items) => {
             for (index, child) in items.iter().enumerate() {
-                let len = pointer.len();
-                push_pointer_index(pointer, index);
-                check_refs(document, child, pointer, origin)?;
-                pointer.truncate(len);
+                path.push_index(index);
+                check_refs(document, child, path, origin)?;
+                path.pop();
             }
         }
         _ => {}

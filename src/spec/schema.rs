@@ -75,15 +75,19 @@ impl std::fmt::Debug for SchemaCompiler<'_> {
 
 impl<'doc> SchemaCompiler<'doc> {
     pub fn new(document: &'doc Value, origin: &str) -> Result<Self, SpecError> {
-        Self::with_directions(document, None, None, origin)
+        let shareable = !super::survey::Survey::of(document).sets_base_uri;
+        Self::with_directions(document, None, None, shareable, origin)
     }
 
     /// A compiler that also knows the document's request and response copies, where they
     /// differ from it, so [`SchemaCompiler::compile_for`] can compile against them.
+    /// `shareable`: the document sets no base URI (`$id`), so one validator may serve every
+    /// place holding the same schema text.
     pub fn with_directions(
         document: &'doc Value,
         request: Option<&'doc Value>,
         response: Option<&'doc Value>,
+        shareable: bool,
         origin: &str,
     ) -> Result<Self, SpecError> {
         let mut resources = vec![(DOCUMENT_URI, document)];
@@ -105,7 +109,7 @@ impl<'doc> SchemaCompiler<'doc> {
             request: request.unwrap_or(document),
             response: response.unwrap_or(document),
             shared: Mutex::new(HashMap::new()),
-            shareable: !sets_base_uri(document),
+            shareable,
             request_uri: if request.is_some() {
                 REQUEST_URI
             } else {
@@ -130,15 +134,32 @@ impl<'doc> SchemaCompiler<'doc> {
         pointer: &str,
         direction: Direction,
     ) -> Result<CompiledSchema, SpecError> {
+        self.compile_at(pointer, None, direction)
+    }
+
+    /// [`SchemaCompiler::compile_for`], given the schema at `pointer` in the document as
+    /// written when the caller holds it: where the direction's copy is the document itself
+    /// (every document without `readOnly`/`writeOnly`), it is not looked up again. Resolving
+    /// each operation's schema pointers from the root was a sixth of a large document's load.
+    pub fn compile_at(
+        &self,
+        pointer: &str,
+        in_document: Option<&Value>,
+        direction: Direction,
+    ) -> Result<CompiledSchema, SpecError> {
         let (uri, copy) = match direction {
             Direction::Any => (DOCUMENT_URI, self.document),
             Direction::Request => (self.request_uri, self.request),
             Direction::Response => (self.response_uri, self.response),
         };
+        let node = match in_document {
+            Some(node) if std::ptr::eq(copy, self.document) => Some(node),
+            _ => super::pointer::get(copy, pointer),
+        };
         // Where the schema's text alone decides what it means, one validator serves every place
         // that holds the same text (compiled the first time, from that place, through the same
         // wrapper, so errors name the same schema paths wherever it is used).
-        let key = super::pointer::get(copy, pointer)
+        let key = node
             .filter(|node| self.shareable && location_free(node))
             .map(|node| (uri, node.to_string()));
         if let Some(key) = &key
@@ -217,17 +238,6 @@ fn location_free(schema: &Value) -> bool {
         }),
         Value::Array(items) => items.iter().all(location_free),
         _ => true,
-    }
-}
-
-/// Whether `$id` appears anywhere in `value` (conservatively: also inside examples).
-fn sets_base_uri(value: &Value) -> bool {
-    match value {
-        Value::Object(map) => map
-            .iter()
-            .any(|(key, value)| key == "$id" || sets_base_uri(value)),
-        Value::Array(items) => items.iter().any(sets_base_uri),
-        _ => false,
     }
 }
 
