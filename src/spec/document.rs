@@ -1,6 +1,7 @@
 //! Reading the raw document: syntax (JSON or YAML) and the OpenAPI version.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::SpecError;
 
@@ -27,7 +28,7 @@ impl std::fmt::Display for OpenApiVersion {
 /// own error messages are clearer for JSON files).
 pub fn parse(text: &str, origin: &str) -> Result<(Value, OpenApiVersion), SpecError> {
     let value: Value = if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| SpecError::Syntax {
+        parse_json(text).map_err(|e| SpecError::Syntax {
             origin: origin.to_string(),
             format: "JSON",
             message: e.to_string(),
@@ -76,6 +77,77 @@ pub fn parse(text: &str, origin: &str) -> Result<(Value, OpenApiVersion), SpecEr
     Ok((value, version))
 }
 
+/// Documents below this size are parsed in one pass on the calling thread.
+const PARALLEL_BYTES: usize = 1 << 20;
+
+/// `serde_json::from_str`, with the path items of a large document built on every core.
+/// Building the `Value` tree (allocations, a hashed insert per key) is most of a parse, and
+/// `paths` is most of a large document: a first pass reads the top level and `paths` as raw
+/// slices (checking the syntax of everything, allocating nothing for the values), then the
+/// path items are built in contiguous shares and put back in document order. Keys are
+/// inserted as `serde_json` inserts them, so a repeated key keeps its first place and its
+/// last value, as in a one-pass parse.
+fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
+    if text.len() < PARALLEL_BYTES {
+        return serde_json::from_str(text);
+    }
+    let Members(top) = serde_json::from_str(text)?;
+    let mut document = serde_json::Map::with_capacity(top.len());
+    for (key, raw) in top {
+        let value = if key == "paths" && raw.get().trim_start().starts_with('{') {
+            let Members(items) = serde_json::from_str(raw.get())?;
+            let shares = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let chunks: Vec<&[(String, &RawValue)]> =
+                items.chunks(items.len().div_ceil(shares).max(1)).collect();
+            let built = crate::parallel::map(&chunks, |chunk| {
+                chunk
+                    .iter()
+                    .map(|(key, raw)| Ok((key, serde_json::from_str::<Value>(raw.get())?)))
+                    .collect::<Result<Vec<_>, serde_json::Error>>()
+            });
+            let mut paths = serde_json::Map::with_capacity(items.len());
+            for share in built {
+                for (key, value) in share? {
+                    paths.insert(key.clone(), value);
+                }
+            }
+            Value::Object(paths)
+        } else {
+            serde_json::from_str(raw.get())?
+        };
+        document.insert(key, value);
+    }
+    Ok(Value::Object(document))
+}
+
+/// The members of a JSON object in document order, values left as raw slices of the text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 fn parse_version(v: &str) -> Option<OpenApiVersion> {
     let mut parts = v.split('.');
     if parts.next()? != "3" {
@@ -98,6 +170,44 @@ fn parse_version(v: &str) -> Option<OpenApiVersion> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document above the parallel threshold, with a repeated path and a repeated top-level
+    /// key: built in shares, it is the same value, in the same key order, as a one-pass parse.
+    fn large_document(broken_at: Option<usize>) -> String {
+        let mut paths = Vec::new();
+        for i in 0..20_000 {
+            let body = if Some(i) == broken_at {
+                "{\"get\": }"
+            } else {
+                "{\"get\": {\"responses\": {\"200\": {\"description\": \"ok\"}}}}"
+            };
+            paths.push(format!("\"/items/{i}\": {body}"));
+        }
+        paths.push("\"/items/7\": {\"put\": {}}".to_string());
+        format!(
+            "{{\"openapi\": \"3.1.0\", \"info\": {{\"title\": \"a\"}},\n\"paths\": {{{}}},\n\"info\": {{\"title\": \"b\"}}}}",
+            paths.join(",\n")
+        )
+    }
+
+    #[test]
+    fn a_large_document_parses_as_in_one_pass() {
+        let text = large_document(None);
+        assert!(text.len() > PARALLEL_BYTES);
+        let one_pass: Value = serde_json::from_str(&text).expect("valid");
+        let parsed = parse_json(&text).expect("valid");
+        assert_eq!(parsed.to_string(), one_pass.to_string());
+        assert_eq!(parsed["paths"]["/items/7"], serde_json::json!({"put": {}}));
+        assert_eq!(parsed["info"]["title"], "b");
+    }
+
+    #[test]
+    fn a_syntax_error_in_a_large_document_is_reported_where_it_is() {
+        let text = large_document(Some(15_000));
+        let one_pass = serde_json::from_str::<Value>(&text).expect_err("invalid");
+        let parsed = parse_json(&text).expect_err("invalid");
+        assert_eq!(parsed.to_string(), one_pass.to_string());
+    }
 
     #[test]
     fn versions_are_recognised_by_major_and_minor() {

@@ -27,6 +27,9 @@ pub struct Operation {
     pub responses: Vec<Response>,
     /// Alternatives: any one requirement satisfied is enough; empty means no authentication.
     pub security: Vec<SecurityRequirement>,
+    /// JSON pointer of the `servers` list of the operation, else of its path item, where one
+    /// is declared (read by `servers`; found here, where both objects are in hand).
+    pub servers_pointer: Option<String>,
 }
 
 impl Operation {
@@ -361,38 +364,88 @@ struct Lowering<'a> {
     warnings: std::cell::RefCell<Vec<SpecWarning>>,
 }
 
-pub fn lower(
-    document: &Value,
-    compiler: &SchemaCompiler<'_>,
+/// Path items below which lowering stays on the calling thread: a second thread and its own
+/// compiler cost more than they save on a small document.
+const PARALLEL_PATHS: usize = 512;
+
+/// Lowers every operation of the document. A large document's path items are lowered in
+/// contiguous shares, one per core, each with its own compiler from `new_compiler` (a shared
+/// one was tried: its cache's lock and validator reference counts bounced between the cores
+/// and made it slower than one thread). The shares are joined in document order, so the
+/// operations, their warnings and the first error are those of a sequential pass.
+pub fn lower<'doc>(
+    document: &'doc Value,
+    new_compiler: &(dyn Fn() -> Result<SchemaCompiler<'doc>, SpecError> + Sync),
     origin: &str,
     version: OpenApiVersion,
 ) -> Result<Lowered, SpecError> {
-    let cx = Lowering {
-        document,
-        compiler,
-        origin,
-        version,
-        warnings: std::cell::RefCell::new(Vec::new()),
+    let invalid = |pointer: &str, message: &str| SpecError::Invalid {
+        origin: origin.to_string(),
+        pointer: pointer.to_string(),
+        message: message.to_string(),
     };
     let title = super::pointer::get(document, "/info/title")
         .and_then(Value::as_str)
         .unwrap_or("API")
         .to_string();
     let global_security = document.get("security");
-    let mut operations = Vec::new();
-    let paths = match document.get("paths") {
-        None => &Map::new(),
-        Some(Value::Object(paths)) => paths,
-        Some(_) => return Err(cx.invalid("/paths", "`paths` must be an object")),
+    let paths: Vec<(&String, &Value)> = match document.get("paths") {
+        None => Vec::new(),
+        Some(Value::Object(paths)) => paths.iter().collect(),
+        Some(_) => return Err(invalid("/paths", "`paths` must be an object")),
     };
-    for (path, item) in paths {
+    let shares = if paths.len() < PARALLEL_PATHS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    let shares: Vec<&[(&String, &Value)]> =
+        paths.chunks(paths.len().div_ceil(shares).max(1)).collect();
+    let lowered = crate::parallel::map(&shares, |share| {
+        let compiler = new_compiler()?;
+        let cx = Lowering {
+            document,
+            compiler: &compiler,
+            origin,
+            version,
+            warnings: std::cell::RefCell::new(Vec::new()),
+        };
+        let mut operations = Vec::new();
+        for (path, item) in share.iter() {
+            cx.path_item(path, item, global_security, &mut operations)?;
+        }
+        Ok((operations, cx.warnings.into_inner()))
+    });
+    let mut operations = Vec::with_capacity(paths.len());
+    let mut warnings = Vec::new();
+    for share in lowered {
+        let (share_operations, share_warnings) = share?;
+        operations.extend(share_operations);
+        warnings.extend(share_warnings);
+    }
+    Ok(Lowered {
+        title,
+        operations,
+        warnings,
+    })
+}
+
+impl Lowering<'_> {
+    /// The operations of one path item, appended to `operations` in method order.
+    fn path_item(
+        &self,
+        path: &str,
+        item: &Value,
+        global_security: Option<&Value>,
+        operations: &mut Vec<Operation>,
+    ) -> Result<(), SpecError> {
         let item_pointer = format!("/paths/{}", escape_pointer_token(path));
         if !path.starts_with('/') {
-            return Err(cx.invalid(&item_pointer, "a path must start with `/`"));
+            return Err(self.invalid(&item_pointer, "a path must start with `/`"));
         }
-        let (item, item_pointer) = resolve_refs_at(document, item, item_pointer);
+        let (item, item_pointer) = resolve_refs_at(self.document, item, item_pointer);
         let Some(item) = item.as_object() else {
-            return Err(cx.invalid(&item_pointer, "a path item must be an object"));
+            return Err(self.invalid(&item_pointer, "a path item must be an object"));
         };
         let mut methods: Vec<(String, &Value, String)> = METHODS
             .iter()
@@ -412,8 +465,8 @@ pub fn lower(
         }
         for (method, op, op_pointer) in methods {
             let method = Method::from_bytes(method.as_bytes())
-                .map_err(|_| cx.invalid(&op_pointer, "not a valid HTTP method name"))?;
-            operations.push(cx.operation(
+                .map_err(|_| self.invalid(&op_pointer, "not a valid HTTP method name"))?;
+            operations.push(self.operation(
                 path,
                 method,
                 item,
@@ -423,15 +476,9 @@ pub fn lower(
                 global_security,
             )?);
         }
+        Ok(())
     }
-    Ok(Lowered {
-        title,
-        operations,
-        warnings: cx.warnings.into_inner(),
-    })
-}
 
-impl Lowering<'_> {
     fn warn(&self, pointer: &str, message: impl Into<String>) {
         self.warnings
             .borrow_mut()
@@ -544,6 +591,13 @@ impl Lowering<'_> {
             Some(id) => id.as_str().into(),
             None => format!("{method} {path}").into(),
         };
+        let servers_pointer = if op_map.contains_key("servers") {
+            Some(format!("{op_pointer}/servers"))
+        } else if item.contains_key("servers") {
+            Some(format!("{item_pointer}/servers"))
+        } else {
+            None
+        };
         Ok(Operation {
             method,
             path_template: path.to_string(),
@@ -554,6 +608,7 @@ impl Lowering<'_> {
             request_body,
             responses,
             security,
+            servers_pointer,
         })
     }
 
@@ -1058,6 +1113,54 @@ fn schema_types(schema: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `paths` entries: `/p{i}/{id}`, each with a GET whose `id` is undeclared (a warning each).
+    fn many_paths(count: usize, broken: &[usize]) -> Value {
+        let paths: Map<String, Value> = (0..count)
+            .map(|i| {
+                let path = if broken.contains(&i) {
+                    format!("p{i}")
+                } else {
+                    format!("/p{i}/{{id}}")
+                };
+                (path, serde_json::json!({"get": {"responses": {}}}))
+            })
+            .collect();
+        serde_json::json!({"openapi": "3.1.0", "paths": paths})
+    }
+
+    #[test]
+    fn a_large_document_is_lowered_in_shares_in_document_order() {
+        let count = PARALLEL_PATHS * 2 + 1;
+        let document = many_paths(count, &[]);
+        let new_compiler = || SchemaCompiler::new(&document, "t");
+        let lowered = lower(&document, &new_compiler, "t", OpenApiVersion::V3_1).expect("lowers");
+        let paths: Vec<String> = lowered
+            .operations
+            .iter()
+            .map(|op| op.path_template.clone())
+            .collect();
+        let expected: Vec<String> = (0..count).map(|i| format!("/p{i}/{{id}}")).collect();
+        assert_eq!(paths, expected);
+        let warned: Vec<String> = lowered.warnings.iter().map(|w| w.pointer.clone()).collect();
+        let expected: Vec<String> = (0..count)
+            .map(|i| format!("/paths/~1p{i}~1{{id}}/get"))
+            .collect();
+        assert_eq!(warned, expected);
+    }
+
+    #[test]
+    fn the_first_error_of_a_large_document_is_the_first_in_document_order() {
+        let count = PARALLEL_PATHS * 2 + 1;
+        let document = many_paths(count, &[300, count - 10]);
+        let new_compiler = || SchemaCompiler::new(&document, "t");
+        let Err(SpecError::Invalid { pointer, .. }) =
+            lower(&document, &new_compiler, "t", OpenApiVersion::V3_1)
+        else {
+            panic!("a path without a leading slash is an error");
+        };
+        assert_eq!(pointer, "/paths/p300");
+    }
 
     #[test]
     fn status_keys_accept_codes_ranges_and_default() {

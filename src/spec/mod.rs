@@ -127,28 +127,33 @@ impl Spec {
     pub fn load(text: &str, origin: &str) -> Result<Spec, SpecError> {
         let (raw, version) = document::parse(text, origin)?;
         let mut warnings = Vec::new();
-        let document = Arc::new(normalize::normalize(raw, version, origin, &mut warnings)?);
+        let (document, survey) = normalize::normalize(raw, version, origin, &mut warnings)?;
+        let document = Arc::new(document);
         // The cycle analysis reads only the normalised document, so it runs beside the
         // compilation of the operations, the longest stage of a large document's load.
         let (compiled, finite) = crate::parallel::join(
             || -> Result<_, SpecError> {
-                let survey = survey::Survey::of(&document);
                 let (request, response) =
                     direction::variants(&document, survey.read_only, survey.write_only);
-                let compiler = schema::SchemaCompiler::with_directions(
-                    &document,
-                    request.as_ref(),
-                    response.as_ref(),
-                    !survey.sets_base_uri,
-                    origin,
-                )?;
-                let lowered = lower::lower(&document, &compiler, origin, version)?;
-                let branches = one_of_branches(
-                    response.as_ref().unwrap_or(&document),
-                    survey.one_of_branches,
-                    &compiler,
-                );
-                drop(compiler);
+                let new_compiler = || {
+                    schema::SchemaCompiler::with_directions(
+                        &document,
+                        request.as_ref(),
+                        response.as_ref(),
+                        !survey.sets_base_uri,
+                        origin,
+                    )
+                };
+                let lowered = lower::lower(&document, &new_compiler, origin, version)?;
+                let branches = if survey.one_of_branches.is_empty() {
+                    Default::default()
+                } else {
+                    one_of_branches(
+                        response.as_ref().unwrap_or(&document),
+                        survey.one_of_branches,
+                        &new_compiler()?,
+                    )
+                };
                 Ok((request, response, lowered, branches))
             },
             || finite::Finite::analyse(&document),
@@ -158,7 +163,18 @@ impl Spec {
         let request_document = shared(request);
         let response_document = shared(response);
         warnings.extend(lowered.warnings);
-        let base_paths = servers::BasePaths::load(&document, &lowered.operations, &mut warnings);
+        // Two independent indexes of the operations, built side by side.
+        let (base_paths, router) = crate::parallel::join(
+            || servers::BasePaths::load(&document, &lowered.operations, &mut warnings),
+            || {
+                router::Router::new(
+                    lowered
+                        .operations
+                        .iter()
+                        .map(|op| (op.path_template.as_str(), op.method.clone())),
+                )
+            },
+        );
         let not_served = lower::not_served(&document);
         for (target, chain) in finite.unsatisfiable() {
             warnings.push(SpecWarning::new(
@@ -186,13 +202,7 @@ impl Spec {
         drop(finite);
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
-        let router = router::Router::new(
-            lowered
-                .operations
-                .iter()
-                .map(|op| (op.path_template.as_str(), op.method.clone())),
-        )
-        .map_err(|(index, message)| SpecError::Invalid {
+        let router = router.map_err(|(index, message)| SpecError::Invalid {
             origin: origin.to_string(),
             pointer: format!(
                 "/paths/{}",
@@ -340,4 +350,30 @@ fn one_of_branches(
             Some((pointer, schema))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spec;
+
+    /// A 3.0-style `nullable` without a type, in a 3.1 document, is wrapped in an `anyOf` by
+    /// `normalize` after the survey found the `oneOf` under it: the branches are compiled
+    /// where they now are.
+    #[test]
+    fn one_of_branches_are_found_where_degrading_moved_them() {
+        let document = r#"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+            "paths": {},
+            "components": {"schemas": {"Pet": {"nullable": true,
+                "oneOf": [{"type": "string"}, {"type": "integer"}]}}}}"#;
+        let spec = Spec::load(document, "test").expect("loads");
+        let mut branches: Vec<&str> = spec.branches.keys().map(String::as_str).collect();
+        branches.sort_unstable();
+        assert_eq!(
+            branches,
+            [
+                "/components/schemas/Pet/anyOf/0/oneOf/0",
+                "/components/schemas/Pet/anyOf/0/oneOf/1"
+            ]
+        );
+    }
 }

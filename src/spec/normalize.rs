@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::pointer::Path;
+use super::survey::Survey;
 use super::{OpenApiVersion, SpecError, SpecWarning};
 
 /// How many `$ref` hops a chain may take before it is called a cycle.
@@ -17,13 +18,25 @@ pub fn normalize(
     version: OpenApiVersion,
     origin: &str,
     warnings: &mut Vec<SpecWarning>,
-) -> Result<Value, SpecError> {
-    check_refs(&document, &document, &mut Path::default(), origin)?;
+) -> Result<(Value, Survey), SpecError> {
     if version == OpenApiVersion::V3_0 {
         for_each_schema_root(&mut document, &mut rewrite_3_0_schema);
     }
-    degrade(&mut document, version, warnings);
-    Ok(document)
+    // Two read-only walks side by side: the reference check, and the survey (which also finds
+    // what `degrade` changes). The 3.0 rewrite above touches no `$ref`, so the check's verdict
+    // is the same before or after it.
+    let (refs, mut survey) = crate::parallel::join(
+        || check_refs(&document, &document, &mut Path::default(), origin),
+        || Survey::of(&document),
+    );
+    refs?;
+    let degradable = std::mem::take(&mut survey.degradable);
+    if degrade(&mut document, degradable, version, warnings) {
+        // A `nullable` without a type was wrapped in an `anyOf`: what the survey found under
+        // it has moved.
+        survey = Survey::of(&document);
+    }
+    Ok((document, survey))
 }
 
 /// One lenient pass over every object of the document (literal data excepted), after its
@@ -31,22 +44,27 @@ pub fn normalize(
 /// it is not enforced; in a 3.1/3.2 document, 3.0's boolean `exclusiveMinimum` /
 /// `exclusiveMaximum` and `nullable` are converted as for 3.0. Each change is a warning.
 ///
-/// Nearly no object holds one of those keywords, so a read-only walk finds the few that do
-/// (rendering a pointer only for them), and each is then changed in place, in the same
-/// order (children before their parent): a change touches only that object's own keywords,
-/// so the pointers found stay valid.
-fn degrade(document: &mut Value, version: OpenApiVersion, warnings: &mut Vec<SpecWarning>) {
-    let mut found = Vec::new();
-    find_degradable(document, &mut Path::default(), &mut found);
+/// Nearly no object holds one of those keywords, so the survey's walk finds the few that do
+/// (rendering a pointer only for them), and each is changed in place here, in the same order
+/// (children before their parent): a change touches only that object's own keywords, so the
+/// pointers found stay valid. True when an object was wrapped (a `nullable` without a type).
+fn degrade(
+    document: &mut Value,
+    found: Vec<String>,
+    version: OpenApiVersion,
+    warnings: &mut Vec<SpecWarning>,
+) -> bool {
+    let mut wrapped = false;
     for pointer in found {
         if let Some(Value::Object(map)) = super::pointer::get_mut(document, &pointer) {
-            degrade_schema_node(map, &pointer, version, warnings);
+            wrapped |= degrade_schema_node(map, &pointer, version, warnings);
         }
     }
+    wrapped
 }
 
 /// The keywords [`degrade_schema_node`] acts on.
-const DEGRADED_KEYWORDS: &[&str] = &[
+pub(super) const DEGRADED_KEYWORDS: &[&str] = &[
     "pattern",
     "patternProperties",
     "exclusiveMinimum",
@@ -54,45 +72,16 @@ const DEGRADED_KEYWORDS: &[&str] = &[
     "nullable",
 ];
 
-/// The pointers of the objects holding one of [`DEGRADED_KEYWORDS`], children first.
-fn find_degradable<'a>(value: &'a Value, path: &mut Path<'a>, found: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                if LITERAL_KEYWORDS.contains(&key.as_str()) || key.starts_with("x-") {
-                    continue;
-                }
-                path.push_key(key);
-                find_degradable(child, path, found);
-                path.pop();
-            }
-            if map
-                .keys()
-                .any(|key| DEGRADED_KEYWORDS.contains(&key.as_str()))
-            {
-                found.push(path.pointer());
-            }
-        }
-        Value::Array(items) => {
-            for (index, child) in items.iter().enumerate() {
-                path.push_index(index);
-                find_degradable(child, path, found);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Keywords whose values are data, not document structure.
 pub(super) const LITERAL_KEYWORDS: &[&str] = &["example", "examples", "default", "const", "enum"];
 
+/// Degrades one object (see [`degrade`]); true when it was wrapped in an `anyOf`.
 fn degrade_schema_node(
     map: &mut Map<String, Value>,
     pointer: &str,
     version: OpenApiVersion,
     warnings: &mut Vec<SpecWarning>,
-) {
+) -> bool {
     if let Some(Value::String(pattern)) = map.get("pattern")
         && let Some(why) = super::schema::pattern_error(pattern)
     {
@@ -132,7 +121,7 @@ fn degrade_schema_node(
         });
     }
     if version == OpenApiVersion::V3_0 {
-        return;
+        return false;
     }
     for keyword in ["exclusiveMinimum", "exclusiveMaximum", "nullable"] {
         if map.get(keyword).is_some_and(Value::is_boolean) {
@@ -144,7 +133,7 @@ fn degrade_schema_node(
             ));
         }
     }
-    rewrite_3_0_keywords(map);
+    rewrite_3_0_keywords(map)
 }
 
 /// Escapes one reference token of a JSON pointer (RFC 6901); borrowed when nothing needs it.
@@ -450,7 +439,8 @@ fn rewrite_3_0_schema(schema: &mut Value) {
 
 /// The 3.0 keywords of one schema node (not its subschemas) in 2020-12 terms: boolean
 /// exclusive bounds become numbers, `nullable: true` a `null` type.
-fn rewrite_3_0_keywords(map: &mut Map<String, Value>) {
+/// True when the object was wrapped in an `anyOf` (see [`make_nullable`]).
+fn rewrite_3_0_keywords(map: &mut Map<String, Value>) -> bool {
     for (flag, bound) in [
         ("exclusiveMinimum", "minimum"),
         ("exclusiveMaximum", "maximum"),
@@ -465,16 +455,19 @@ fn rewrite_3_0_keywords(map: &mut Map<String, Value>) {
     match map.get("nullable") {
         Some(Value::Bool(true)) => {
             map.remove("nullable");
-            make_nullable(map);
+            make_nullable(map)
         }
         Some(Value::Bool(false)) => {
             map.remove("nullable");
+            false
         }
-        _ => {}
+        _ => false,
     }
 }
 
-fn make_nullable(map: &mut Map<String, Value>) {
+/// Widens the type (and enum) to accept `null`; without a type, wraps the object in an
+/// `anyOf` with `null`, and says so (true).
+fn make_nullable(map: &mut Map<String, Value>) -> bool {
     match map.get_mut("type") {
         Some(Value::String(t)) => {
             let t = std::mem::take(t);
@@ -492,7 +485,7 @@ fn make_nullable(map: &mut Map<String, Value>) {
                 "anyOf".into(),
                 Value::Array(vec![inner, serde_json::json!({"type": "null"})]),
             );
-            return;
+            return true;
         }
     }
     if let Some(Value::Array(values)) = map.get_mut("enum")
@@ -500,6 +493,7 @@ fn make_nullable(map: &mut Map<String, Value>) {
     {
         values.push(Value::Null);
     }
+    false
 }
 
 #[cfg(test)]
@@ -510,7 +504,8 @@ mod tests {
 
     fn normalized_3_0(schema: Value) -> Value {
         let doc = json!({"openapi": "3.0.3", "components": {"schemas": {"S": schema}}});
-        let doc = normalize(doc, OpenApiVersion::V3_0, "t", &mut Vec::new()).expect("normalizes");
+        let (doc, _) =
+            normalize(doc, OpenApiVersion::V3_0, "t", &mut Vec::new()).expect("normalizes");
         doc["components"]["schemas"]["S"].clone()
     }
 
@@ -565,7 +560,8 @@ mod tests {
         let doc = json!({"openapi": "3.1.0", "components": {"schemas": {"N": {
             "type": "integer", "minimum": 1, "exclusiveMinimum": true, "nullable": true}}}});
         let mut warnings = Vec::new();
-        let doc = normalize(doc, OpenApiVersion::V3_1, "t", &mut warnings).expect("normalizes");
+        let (doc, _) =
+            normalize(doc, OpenApiVersion::V3_1, "t", &mut warnings).expect("normalizes");
         assert_eq!(
             doc["components"]["schemas"]["N"],
             json!({"type": ["integer", "null"], "exclusiveMinimum": 1})
@@ -585,7 +581,8 @@ mod tests {
         let doc = json!({"openapi": "3.1.0", "components": {"schemas": {"S": {
             "type": "string", "pattern": "^[a-z]{2,$", "example": {"pattern": "("}}}}});
         let mut warnings = Vec::new();
-        let doc = normalize(doc, OpenApiVersion::V3_1, "t", &mut warnings).expect("normalizes");
+        let (doc, _) =
+            normalize(doc, OpenApiVersion::V3_1, "t", &mut warnings).expect("normalizes");
         assert_eq!(doc["components"]["schemas"]["S"]["pattern"], Value::Null);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(warnings[0].pointer, "/components/schemas/S/pattern");

@@ -54,10 +54,8 @@ impl Router {
             std::collections::HashMap::new();
         for (index, (template, method)) in templates.enumerate() {
             let segments = parse_template(template).map_err(|e| (index, e))?;
-            match by_shape
-                .get(&shape(&segments))
-                .and_then(|&at| routes.get_mut(at))
-            {
+            let key = shape(&segments);
+            match by_shape.get(&key).and_then(|&at| routes.get_mut(at)) {
                 Some(route) => {
                     if route.methods.iter().any(|(m, _)| *m == method) {
                         return Err((
@@ -70,7 +68,7 @@ impl Router {
                     route.methods.push((method, index));
                 }
                 None => {
-                    by_shape.insert(shape(&segments), routes.len());
+                    by_shape.insert(key, routes.len());
                     routes.push(Route {
                         segments,
                         methods: vec![(method, index)],

@@ -34,16 +34,12 @@ impl BasePaths {
         let mut all = document_paths.clone();
         let mut own = HashMap::new();
         for (index, operation) in operations.iter().enumerate() {
-            let path_item = operation
-                .pointer
-                .rsplit_once('/')
-                .map_or("", |(item, _)| item);
-            let declared = [operation.pointer.as_str(), path_item]
-                .into_iter()
-                .map(|at| format!("{at}/servers"))
-                .find_map(|at| Some((super::pointer::get(document, &at)?, at)));
+            let declared = operation
+                .servers_pointer
+                .as_deref()
+                .and_then(|at| Some((super::pointer::get(document, at)?, at)));
             if let Some((servers, at)) = declared {
-                let paths = base_paths(Some(servers), &at, warnings);
+                let paths = base_paths(Some(servers), at, warnings);
                 for path in &paths {
                     if !all.contains(path) {
                         all.push(path.clone());

@@ -1,13 +1,14 @@
-//! One read-only walk over the normalised document for the facts later stages ask of all of
-//! it: whether `readOnly: true` / `writeOnly: true` appear (`direction` copies the document
-//! only then), whether a base URI is set (`schema` shares validators only without one), and
-//! where every `oneOf` branch is (compiled for generation). On a large document each full walk
-//! costs about as much as lowering a tenth of its operations, and these three were separate
-//! walks; now they are one, and pointers are rendered only for the branches found.
+//! One read-only walk over the document for the facts loading asks of all of it: whether
+//! `readOnly: true` / `writeOnly: true` appear (`direction` copies the document only then),
+//! whether a base URI is set (`schema` shares validators only without one), where every
+//! `oneOf` branch is (compiled for generation), and which objects `normalize` degrades. On a
+//! large document each full walk costs about as much as lowering a tenth of its operations,
+//! and these were four walks; now they are one, and pointers are rendered only for what is
+//! found. `normalize` runs it before degrading and again only if degrading moved a subtree.
 
 use serde_json::Value;
 
-use super::normalize::LITERAL_KEYWORDS;
+use super::normalize::{DEGRADED_KEYWORDS, LITERAL_KEYWORDS};
 use super::pointer::Path;
 
 #[derive(Debug, Default)]
@@ -22,6 +23,9 @@ pub(super) struct Survey {
     /// The pointer of each branch of each `oneOf` outside literal data and `x-` extensions, in
     /// document order.
     pub one_of_branches: Vec<String>,
+    /// The pointer of each object outside literal data and extensions holding a keyword
+    /// `normalize` may degrade, children before their parent.
+    pub degradable: Vec<String>,
 }
 
 impl Survey {
@@ -57,6 +61,13 @@ impl Survey {
                     self.walk(child, path, literal_child);
                     path.pop();
                 }
+                if !literal
+                    && map
+                        .keys()
+                        .any(|key| DEGRADED_KEYWORDS.contains(&key.as_str()))
+                {
+                    self.degradable.push(path.pointer());
+                }
             }
             Value::Array(items) => {
                 for (index, item) in items.iter().enumerate() {
@@ -77,11 +88,12 @@ mod tests {
     use super::Survey;
 
     #[test]
-    fn finds_the_flags_anywhere_and_branches_outside_literal_data() {
+    fn finds_the_flags_anywhere_and_branches_and_degradable_objects_outside_literal_data() {
         let survey = Survey::of(&json!({
             "components": {"schemas": {
                 "a/b": {"oneOf": [{"type": "string"}, {"readOnly": true}]},
-                "Doc": {"example": {"oneOf": [1, 2], "writeOnly": true}},
+                "Doc": {"example": {"oneOf": [1, 2], "writeOnly": true, "pattern": "x"}},
+                "Id": {"type": "string", "pattern": "^a", "items": {"nullable": true}},
                 "Ext": {"x-oneOf": {"oneOf": [{}]}}
             }}
         }));
@@ -93,6 +105,10 @@ mod tests {
                 "/components/schemas/a~1b/oneOf/0",
                 "/components/schemas/a~1b/oneOf/1"
             ]
+        );
+        assert_eq!(
+            survey.degradable,
+            ["/components/schemas/Id/items", "/components/schemas/Id"]
         );
         let survey = Survey::of(&json!({"examples": [{"$id": "x"}], "readOnly": false}));
         assert!(survey.sets_base_uri && !survey.read_only && !survey.write_only);
