@@ -2,7 +2,8 @@
 # Load times (a benchmark, not a test): `evalmock check` on a generated 40,000-operation
 # document (bench/large_spec.py) and on the ~91,000-step-result generated fixture set, each run
 # BENCH_LOAD_RUNS times (default 3), printing wall and user CPU seconds and peak RSS per run.
-# Wall time is only meaningful on an otherwise idle machine; user CPU is steadier.
+# Wall time is the figure (loading uses every core, so user CPU exceeds it), and it is only
+# meaningful on an otherwise idle machine.
 #
 #   bench/load.sh                     # both
 #   BENCH_LOAD_OPERATIONS=10000 bench/load.sh
