@@ -356,6 +356,28 @@ fn one_of_branches(
 mod tests {
     use super::Spec;
 
+    /// A path item's `servers` apply to all its operations, 3.2's `additionalOperations`
+    /// included; an operation's own `servers` replace them.
+    #[test]
+    fn a_path_items_servers_serve_its_additional_operations() {
+        let document = r#"{"openapi": "3.2.0", "info": {"title": "t", "version": "1"},
+            "paths": {"/items": {
+                "servers": [{"url": "https://example.com/legacy"}],
+                "get": {"responses": {"200": {"description": "ok"}}},
+                "additionalOperations": {"COPY": {"responses": {"200": {"description": "ok"}}}},
+                "post": {"servers": [{"url": "/write"}], "responses": {"200": {"description": "ok"}}}
+            }}}"#;
+        let spec = Spec::load(document, "test").expect("loads");
+        let found = |method: &str, path: &str| {
+            let method = http::Method::from_bytes(method.as_bytes()).expect("a method");
+            matches!(spec.route(&method, path), super::RouteMatch::Found { .. })
+        };
+        assert!(found("GET", "/legacy/items"));
+        assert!(found("COPY", "/legacy/items"));
+        assert!(found("POST", "/write/items"));
+        assert!(!found("POST", "/legacy/items"));
+    }
+
     /// A 3.0-style `nullable` without a type, in a 3.1 document, is wrapped in an `anyOf` by
     /// `normalize` after the survey found the `oneOf` under it: the branches are compiled
     /// where they now are.
