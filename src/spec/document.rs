@@ -86,11 +86,18 @@ const PARALLEL_BYTES: usize = 1 << 20;
 /// slices (checking the syntax of everything, allocating nothing for the values), then the
 /// path items are built in contiguous shares and put back in document order. Keys are
 /// inserted as `serde_json` inserts them, so a repeated key keeps its first place and its
-/// last value, as in a one-pass parse.
+/// last value, as in a one-pass parse. A document that fails is parsed again in one pass for
+/// the error, since a slice's error gives a place in the slice. (serde_json's nesting limit
+/// counts from each slice, so a path item may nest two levels deeper than in a one-pass parse;
+/// past that, the one-pass error is the one reported.)
 fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
     if text.len() < PARALLEL_BYTES {
         return serde_json::from_str(text);
     }
+    parse_in_shares(text).or_else(|_| serde_json::from_str(text))
+}
+
+fn parse_in_shares(text: &str) -> Result<Value, serde_json::Error> {
     let Members(top) = serde_json::from_str(text)?;
     let mut document = serde_json::Map::with_capacity(top.len());
     for (key, raw) in top {
@@ -199,6 +206,22 @@ mod tests {
         assert_eq!(parsed.to_string(), one_pass.to_string());
         assert_eq!(parsed["paths"]["/items/7"], serde_json::json!({"put": {}}));
         assert_eq!(parsed["info"]["title"], "b");
+    }
+
+    /// Nested far past serde_json's limit inside a path item: the error is the one-pass
+    /// parse's, naming the place in the document.
+    #[test]
+    fn a_large_document_nested_too_deep_fails_as_in_one_pass() {
+        let text = large_document(None);
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let text = text.replacen(
+            "\"description\": \"ok\"",
+            &format!("\"description\": {deep}"),
+            1,
+        );
+        let one_pass = serde_json::from_str::<Value>(&text).expect_err("too deep");
+        let parsed = parse_json(&text).expect_err("too deep");
+        assert_eq!(parsed.to_string(), one_pass.to_string());
     }
 
     #[test]
