@@ -23,8 +23,9 @@ use crate::domain::evals::Evals;
 pub use crate::domain::evals::SubmitSettings;
 use crate::domain::{Answer, HandlerInput};
 use crate::error::{ApiError, MockError};
-use crate::journal::{Direction, Exchange, Journal, Side};
+use crate::journal::{Direction, Exchange, Journal, Kept, Side};
 use crate::reload::{ReloadReport, Trigger};
+use crate::respond::assembled::Assembled;
 pub use crate::respond::response_violations;
 use crate::respond::{self, Preference, Reply, ReplyBody};
 use crate::runtime::Runtime;
@@ -121,6 +122,8 @@ pub struct MockResponse {
 #[derive(Debug)]
 pub enum MockBody {
     Full(Bytes),
+    /// Assembled from a prepared template: sent as its bytes, journaled as its recipe.
+    Assembled(Assembled),
     /// SSE messages (already framed), sent one by one, each after its pause.
     Events {
         messages: Vec<Bytes>,
@@ -266,8 +269,9 @@ impl Outcome {
     /// The journal's record of this exchange.
     pub fn journal_entry(&self, request: &MockRequest<'_>, time_ms: i64) -> Exchange {
         let response_body = match &self.response.body {
-            MockBody::Full(bytes) => bytes.clone(),
-            MockBody::Events { messages, .. } => Bytes::from(messages.concat()),
+            MockBody::Full(bytes) => Kept::Bytes(bytes.clone()),
+            MockBody::Assembled(assembled) => Kept::Recipe(assembled.recipe.clone()),
+            MockBody::Events { messages, .. } => Kept::Bytes(Bytes::from(messages.concat())),
         };
         Exchange {
             time_ms,
@@ -291,7 +295,7 @@ impl Outcome {
                 )
                 .collect(),
             delivery: self.delivery.clone(),
-            request: Side::new(request.headers, request.body.clone()),
+            request: Side::new(request.headers, Kept::Bytes(request.body.clone())),
             response: Side::new(&self.response.headers, response_body),
         }
     }
@@ -300,37 +304,69 @@ impl Outcome {
     /// did. A status chosen on purpose or a client's mistake is not the mock's error, so every
     /// line is INFO; a response that breaks the spec is a WARN.
     pub fn log(&self, request: &MockRequest<'_>) {
-        let operation = self.operation.as_deref().unwrap_or("-");
-        let status = self.response.status.as_u16();
-        let ms = self.timings.total.as_secs_f64() * 1e3;
-        let source = self.source.kind();
+        // The line is put together here and handed to tracing whole: formatting its parts
+        // through tracing's field machinery (a float with `{:.2}`, a `Display` per part) was a
+        // tenth of a request's instructions at default settings.
+        let mut line = String::with_capacity(128);
+        line.push_str(request.method.as_str());
+        line.push(' ');
         // A huge path (a 10 MB id) is not written to the log whole.
-        let path = crate::error::clip(request.path);
+        line.push_str(&crate::error::clip(request.path));
+        line.push(' ');
+        line.push_str(self.operation.as_deref().unwrap_or("-"));
+        line.push_str(" -> ");
+        push_decimal(&mut line, u64::from(self.response.status.as_u16()));
+        line.push(' ');
+        line.push_str(self.source.kind());
+        line.push(' ');
+        push_milliseconds(&mut line, self.timings.total);
         if !self.response_violations.is_empty() {
             tracing::warn!(
                 target: "evalmock::request",
-                "{} {} {operation} -> {status} {source} {ms:.2}ms response breaks the spec: {}",
-                request.method,
-                path,
+                "{line} response breaks the spec: {}",
                 codes_and_paths(&self.response_violations)
             );
         } else if self.error_codes.is_empty() {
-            tracing::info!(
-                target: "evalmock::request",
-                "{} {} {operation} -> {status} {source} {ms:.2}ms",
-                request.method,
-                path,
-            );
+            tracing::info!(target: "evalmock::request", "{line}");
         } else {
             tracing::info!(
                 target: "evalmock::request",
-                "{} {} {operation} -> {status} {source} {ms:.2}ms [{}]",
-                request.method,
-                path,
+                "{line} [{}]",
                 self.error_codes.join(", ")
             );
         }
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// Appends a duration as milliseconds with two decimals (`0.42ms`), rounded half up.
+fn push_milliseconds(out: &mut String, duration: Duration) {
+    let hundredths = (duration.as_nanos().saturating_add(5_000) / 10_000).min(u128::from(u64::MAX));
+    let hundredths = hundredths as u64;
+    push_decimal(out, hundredths / 100);
+    out.push('.');
+    let fraction = hundredths % 100;
+    if fraction < 10 {
+        out.push('0');
+    }
+    push_decimal(out, fraction);
+    out.push_str("ms");
 }
 
 fn codes_and_paths(violations: &[Violation]) -> String {
@@ -406,6 +442,7 @@ impl Mock {
         if let Ok(world) = loaded {
             world.log_spec_warnings();
             self.world.store(Arc::new(world));
+            self.runtime.journal.detach_recipes();
         }
         self.runtime
             .journal
@@ -788,6 +825,13 @@ impl Pipeline<'_> {
                     Ok(Answer::Prepared(bytes)) => {
                         Decision::new(Reply::json_bytes(200, bytes), Source::Prepared)
                     }
+                    Ok(Answer::Assembled(assembled)) => Decision::new(
+                        Reply {
+                            body: ReplyBody::Assembled(assembled),
+                            ..Reply::json_bytes(200, Bytes::new())
+                        },
+                        Source::Prepared,
+                    ),
                     Ok(Answer::Remembered(bytes)) => {
                         Decision::new(Reply::json_bytes(200, bytes), Source::Remembered)
                     }
@@ -862,7 +906,9 @@ impl Pipeline<'_> {
     fn apply_rule(&self, decision: &mut Decision, rule: &scenarios::Response) {
         if let Some(patch) = &rule.patch {
             let body = match std::mem::replace(&mut decision.reply.body, ReplyBody::Empty) {
-                ReplyBody::Bytes(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                ReplyBody::Bytes(bytes) | ReplyBody::Assembled(Assembled { bytes, .. }) => {
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+                }
                 ReplyBody::Json(value) => value,
                 other => {
                     decision.reply.body = other;
@@ -1056,6 +1102,14 @@ impl Pipeline<'_> {
             ReplyBody::Empty => MockBody::Full(Bytes::new()),
             ReplyBody::Json(value) => self.full(Bytes::from(value.to_string()), remember),
             ReplyBody::Bytes(bytes) => self.full(bytes, remember),
+            ReplyBody::Assembled(assembled) => {
+                if let Some(key) = remember {
+                    self.runtime
+                        .memo
+                        .insert(self.world.generation, key, assembled.bytes.clone());
+                }
+                MockBody::Assembled(assembled)
+            }
             ReplyBody::EventStream(events) => {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 let framing = framing.unwrap_or_default();
@@ -1147,6 +1201,25 @@ fn mock_error_response(error: &MockError) -> MockResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_line_writes_milliseconds_with_two_decimals() {
+        let shown = |nanos: u64| {
+            let mut out = String::new();
+            push_milliseconds(&mut out, Duration::from_nanos(nanos));
+            out
+        };
+        assert_eq!(shown(0), "0.00ms");
+        assert_eq!(shown(4_999), "0.00ms");
+        assert_eq!(shown(5_000), "0.01ms");
+        assert_eq!(shown(94_999), "0.09ms");
+        assert_eq!(shown(420_000), "0.42ms");
+        assert_eq!(shown(1_005_000), "1.01ms");
+        assert_eq!(shown(12_345_678_901), "12345.68ms");
+        let mut out = String::new();
+        push_decimal(&mut out, u64::MAX);
+        assert_eq!(out, u64::MAX.to_string());
+    }
 
     #[test]
     fn a_stream_sends_its_first_event_at_once_and_paces_the_rest() {

@@ -19,11 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use crate::engine::{Delivery, Source};
+use crate::respond::assembled::Recipe;
 use crate::validate::Violation;
 
 /// Entries kept when `--journal-size` is not given.
@@ -50,10 +51,39 @@ pub struct Side {
     /// the header map: a request's header values are slices of the connection's read buffer,
     /// and keeping them would keep that whole buffer alive per entry.
     pub headers: Box<str>,
-    /// At most the journal's body limit.
-    pub body: Bytes,
+    pub body: Kept,
     /// The body's full length.
     pub body_bytes: usize,
+    /// How many of its bytes are shown: at most the journal's body limit.
+    pub shown: usize,
+}
+
+/// A recorded body.
+#[derive(Debug, Clone)]
+pub enum Kept {
+    /// Its bytes (once recorded, at most the shown ones).
+    Bytes(Bytes),
+    /// An answer assembled from a template of the World: the recipe, a few words where a copy
+    /// of the first bytes would be kilobytes; written again when the entry is read.
+    Recipe(Recipe),
+}
+
+impl Kept {
+    fn len(&self) -> usize {
+        match self {
+            Kept::Bytes(bytes) => bytes.len(),
+            Kept::Recipe(recipe) => recipe.len(),
+        }
+    }
+
+    /// The body's first `shown` bytes.
+    fn shown(&self, shown: usize) -> Bytes {
+        let bytes = match self {
+            Kept::Bytes(bytes) => bytes.clone(),
+            Kept::Recipe(recipe) => recipe.bytes(),
+        };
+        bytes.slice(..shown.min(bytes.len()))
+    }
 }
 
 /// One request and what the mock decided, numbered by the journal.
@@ -64,7 +94,7 @@ pub struct Entry {
 }
 
 /// What is recorded of one request and what the mock decided.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Exchange {
     /// Milliseconds since the Unix epoch when the request arrived.
     pub time_ms: i64,
@@ -88,7 +118,7 @@ pub struct Exchange {
 
 impl Side {
     /// A side with its whole body; the headers are rendered and redacted now.
-    pub fn new(headers: &HeaderMap, body: Bytes) -> Side {
+    pub fn new(headers: &HeaderMap, body: Kept) -> Side {
         let size: usize = headers
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len() + 3)
@@ -98,7 +128,7 @@ impl Side {
             lines.push_str(name.as_str());
             lines.push_str(": ");
             match value.to_str() {
-                _ if is_credential(name.as_str()) => lines.push_str(REDACTED),
+                _ if is_credential_header(name) => lines.push_str(REDACTED),
                 Ok(text) => lines.push_str(text),
                 Err(_) => lines.push_str(&String::from_utf8_lossy(value.as_bytes())),
             }
@@ -107,22 +137,34 @@ impl Side {
         Side {
             headers: lines.into_boxed_str(),
             body_bytes: body.len(),
+            shown: body.len(),
             body,
         }
     }
 
     /// Keeps the body whole when it is within `limit` and `share` allows it (the mock's own
-    /// answers: prepared bytes are shared, not copied), else a copy of at most its first
-    /// `limit` bytes. A request body is always copied: it may be a slice of the connection's
-    /// read buffer, which a journal entry must not keep alive.
+    /// answers: prepared bytes are shared, not copied), a recipe as it is (it shows at most
+    /// `limit` bytes when read), else a copy of at most its first `limit` bytes. A request body
+    /// is always copied: it may be a slice of the connection's read buffer, which a journal
+    /// entry must not keep alive.
     fn cut(self, limit: usize, share: bool) -> Side {
-        if share && self.body.len() <= limit {
-            return self;
+        let shown = self.body_bytes.min(limit);
+        match &self.body {
+            Kept::Recipe(_) => Side { shown, ..self },
+            Kept::Bytes(bytes) if share && bytes.len() <= limit => Side { shown, ..self },
+            Kept::Bytes(bytes) => Side {
+                body: Kept::Bytes(Bytes::copy_from_slice(&bytes[..shown])),
+                shown,
+                ..self
+            },
         }
-        let kept = self.body.len().min(limit);
+    }
+
+    /// The side with a recipe turned into the bytes it shows.
+    fn detached(&self) -> Side {
         Side {
-            body: Bytes::copy_from_slice(&self.body[..kept]),
-            ..self
+            body: Kept::Bytes(Bytes::copy_from_slice(&self.body.shown(self.shown))),
+            ..self.clone()
         }
     }
 }
@@ -252,6 +294,31 @@ impl Journal {
             .collect()
     }
 
+    /// Turns the recipes of recorded answers into the bytes they show. Called when a new World
+    /// replaces the one whose templates they name, so the journal never keeps a replaced
+    /// World's templates alive (its memory stays within `capacity` x the body limit). A request
+    /// the old World was still answering may record a recipe just after: it keeps one
+    /// template until its entry leaves the journal.
+    pub fn detach_recipes(&self) {
+        let mut entries = self.lock();
+        for slot in entries.iter_mut() {
+            let x = &slot.exchange;
+            if matches!(x.request.body, Kept::Recipe(_))
+                || matches!(x.response.body, Kept::Recipe(_))
+            {
+                let exchange = Exchange {
+                    request: x.request.detached(),
+                    response: x.response.detached(),
+                    ..x.clone()
+                };
+                *slot = Arc::new(Entry {
+                    id: slot.id,
+                    exchange,
+                });
+            }
+        }
+    }
+
     pub fn clear(&self) {
         self.lock().clear();
         let _ = self.feed.send(Event::Cleared);
@@ -330,10 +397,39 @@ fn side_json(side: &Side) -> Value {
     }
     json!({
         "headers": headers,
-        "body": String::from_utf8_lossy(&side.body),
+        "body": String::from_utf8_lossy(&side.body.shown(side.shown)),
         "bodyBytes": side.body_bytes,
-        "truncated": side.body.len() < side.body_bytes,
+        "truncated": side.shown < side.body_bytes,
     })
+}
+
+/// Standard headers that never carry credentials (none matches [`is_credential`]), the usual
+/// ones of a request and an answer.
+const HARMLESS: [HeaderName; 18] = [
+    header::HOST,
+    header::CONTENT_TYPE,
+    header::CONTENT_LENGTH,
+    header::ACCEPT,
+    header::ACCEPT_ENCODING,
+    header::ACCEPT_LANGUAGE,
+    header::USER_AGENT,
+    header::CONNECTION,
+    header::ORIGIN,
+    header::REFERER,
+    header::CACHE_CONTROL,
+    header::PRAGMA,
+    header::DATE,
+    header::VARY,
+    header::ETAG,
+    header::LOCATION,
+    header::TRANSFER_ENCODING,
+    header::RETRY_AFTER,
+];
+
+/// [`is_credential`] for a recorded header: the usual harmless ones are told apart by comparing
+/// `HeaderName`s (a number each for the standard ones) before any text is searched.
+fn is_credential_header(name: &HeaderName) -> bool {
+    !HARMLESS.contains(name) && is_credential(name.as_str())
 }
 
 /// Headers that carry credentials: `Authorization`, cookies, and anything named like a key,
@@ -385,8 +481,11 @@ mod tests {
             error_codes: Vec::new(),
             violations: Vec::new(),
             delivery: Delivery::default(),
-            request: Side::new(&HeaderMap::new(), Bytes::from_static(b"0123456789")),
-            response: Side::new(&HeaderMap::new(), Bytes::new()),
+            request: Side::new(
+                &HeaderMap::new(),
+                Kept::Bytes(Bytes::from_static(b"0123456789")),
+            ),
+            response: Side::new(&HeaderMap::new(), Kept::Bytes(Bytes::new())),
         }
     }
 
@@ -445,5 +544,57 @@ mod tests {
         for name in ["content-type", "accept", "prefer"] {
             assert!(!is_credential(name), "{name}");
         }
+        // The shortcut for harmless standard headers answers as the search would.
+        for name in &HARMLESS {
+            assert!(!is_credential(name.as_str()), "{name}");
+        }
+        for name in ["authorization", "x-api-key", "cookie", "session-id"] {
+            let name = HeaderName::from_static(name);
+            assert!(is_credential_header(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_recipe_shows_its_answer_and_is_detached_when_the_world_changes() {
+        use crate::respond::assembled::{ItemsPath, PathStep, Template};
+        let value =
+            serde_json::json!({"steps": [{"id": "a", "text": "x".repeat(40)}, {"id": "b"}]});
+        let path = ItemsPath {
+            steps: &[PathStep::Field("steps")],
+            key: "id",
+        };
+        let template = Arc::new(Template::new(&value, path));
+        let assembled = template.keeping(|id| id == "a");
+        let journal = Journal::new(4, 16);
+        let mut exchange = entry("/compare", 200);
+        exchange.response = Side::new(&HeaderMap::new(), Kept::Recipe(assembled.recipe.clone()));
+        journal.record(exchange);
+        let shown = |journal: &Journal| {
+            let entries = journal.query(&Filter {
+                limit: 10,
+                ..Filter::default()
+            });
+            entries[0].to_json()["response"].clone()
+        };
+        let before = shown(&journal);
+        assert_eq!(
+            before["body"],
+            String::from_utf8_lossy(&assembled.bytes[..16]).as_ref()
+        );
+        assert_eq!(before["bodyBytes"], assembled.bytes.len());
+        assert_eq!(before["truncated"], true);
+        // Only the journal's recipe and this test hold the template besides `template`.
+        assert_eq!(Arc::strong_count(&template), 3);
+        journal.detach_recipes();
+        assert_eq!(
+            shown(&journal),
+            before,
+            "the entry shows the same after detaching"
+        );
+        assert_eq!(
+            Arc::strong_count(&template),
+            2,
+            "the journal let the template go"
+        );
     }
 }

@@ -206,18 +206,7 @@ where
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let c = crate::clock::civil(now.as_millis() as i64);
-        write!(
-            writer,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z ",
-            c.year,
-            c.month,
-            c.day,
-            c.hour,
-            c.minute,
-            c.second,
-            now.subsec_micros()
-        )?;
+        write_timestamp(&mut writer, now)?;
         let level = *event.metadata().level();
         let (name, colour) = match level {
             Level::ERROR => ("ERROR", "31"),
@@ -241,6 +230,41 @@ where
         fields.result?;
         writer.write_char('\n')
     }
+}
+
+/// Writes `2026-11-29T18:20:01.123456Z ` for a time since the Unix epoch, digit by digit: as
+/// `write!` with padded integers it cost ~1,000 instructions of every request's line.
+fn write_timestamp(out: &mut impl fmt::Write, since_epoch: Duration) -> fmt::Result {
+    let c = crate::clock::civil(since_epoch.as_millis() as i64);
+    let micros = since_epoch.subsec_micros();
+    if !(0..=9999).contains(&c.year) {
+        return write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z ",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        );
+    }
+    let mut text = *b"0000-00-00T00:00:00.000000Z ";
+    let mut put = |at: usize, width: usize, value: u64| {
+        let mut rest = value;
+        for slot in text[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+    };
+    for (at, width, value) in [
+        (0, 4, c.year),
+        (5, 2, c.month),
+        (8, 2, c.day),
+        (11, 2, c.hour),
+        (14, 2, c.minute),
+        (17, 2, c.second),
+    ] {
+        put(at, width, value.unsigned_abs());
+    }
+    put(20, 6, u64::from(micros));
+    // Only ASCII was written.
+    out.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
 }
 
 /// Writes the message, then the other fields as ` key=value`.
@@ -380,6 +404,25 @@ mod tests {
         }
         drop(guard);
         assert_eq!(out.0.lock().expect("lock").len(), 64 * line.len());
+    }
+
+    #[test]
+    fn the_timestamp_is_rfc_3339_with_microseconds() {
+        let shown = |since_epoch: Duration| {
+            let mut out = String::new();
+            write_timestamp(&mut out, since_epoch).expect("writes");
+            out
+        };
+        assert_eq!(shown(Duration::ZERO), "1970-01-01T00:00:00.000000Z ");
+        assert_eq!(
+            shown(Duration::new(1_796_062_801, 123_456_789)),
+            "2026-11-30T18:20:01.123456Z "
+        );
+        // Past year 9999 the year takes the digits it needs, as `{:04}` did.
+        assert_eq!(
+            shown(Duration::from_secs(253_402_300_800)),
+            "10000-01-01T00:00:00.000000Z "
+        );
     }
 
     #[test]

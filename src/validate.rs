@@ -6,6 +6,7 @@ use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::{Location, LocationSegment};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 use crate::spec::{BodyKind, CompiledSchema, MediaType, Operation, ParamLocation};
 
@@ -172,9 +173,9 @@ fn validate_body(
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    let media = content_type.and_then(|ct| match_media_type(&declared.content, ct));
     // An empty text or form body is a value (`""`, `{}`) when its Content-Type says so.
-    let typed_non_json = content_type
-        .and_then(|ct| match_media_type(&declared.content, ct))
+    let typed_non_json = media
         .is_some_and(|m| matches!(BodyKind::of(&m.media_type), BodyKind::Text | BodyKind::Form));
     let body_is_empty = input.body.iter().all(u8::is_ascii_whitespace);
     if body_is_empty && !typed_non_json {
@@ -198,10 +199,6 @@ fn validate_body(
         }
         return None;
     }
-    let media = match content_type {
-        None => None,
-        Some(ct) => match_media_type(&declared.content, ct),
-    };
     let Some(media) = media else {
         violations.push(Violation {
             code: ViolationCode::UnsupportedContentType,
@@ -309,21 +306,24 @@ pub fn match_media_type<'a>(
         .iter()
         .find(|m| m.media_type == essence)
         .or_else(|| {
-            declared
-                .iter()
-                .find(|m| m.media_type == format!("{kind}/*"))
+            declared.iter().find(|m| {
+                m.media_type
+                    .strip_suffix("/*")
+                    .is_some_and(|declared_kind| declared_kind == kind)
+            })
         })
         .or_else(|| declared.iter().find(|m| m.media_type == "*/*"))
 }
 
 /// `application/json; charset=utf-8` -> `application/json`.
-pub fn media_essence(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
+pub fn media_essence(content_type: &str) -> Cow<'_, str> {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    // Usually lowercase already: no copy then (every request with a body asks).
+    if essence.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(essence.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(essence)
+    }
 }
 
 pub fn is_json_media(content_type: &str) -> bool {

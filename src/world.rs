@@ -6,6 +6,7 @@
 //! swaps it in whole (see `engine::Mock`), so a request always sees one consistent World and
 //! a broken edit never replaces a good one. What changes while serving lives in the Runtime.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -130,7 +131,8 @@ pub struct ApiVersion {
     pub name: std::sync::Arc<str>,
     pub spec: Spec,
     /// The spec's text as loaded, for `GET /__mock/spec`.
-    pub spec_text: String,
+    /// Borrowed for the embedded specs (no copy of 250 KB of text per World).
+    pub spec_text: Cow<'static, str>,
     /// Per operation index: the domain handler serving it, if any.
     bindings: Vec<Option<EvalOperation>>,
     pub(crate) evals: Evals,
@@ -143,7 +145,7 @@ pub struct ApiVersion {
 impl ApiVersion {
     fn new(
         spec: Spec,
-        spec_text: String,
+        spec_text: Cow<'static, str>,
         bindings: Vec<Option<EvalOperation>>,
         evals: Evals,
     ) -> ApiVersion {
@@ -211,12 +213,12 @@ pub struct World {
 impl World {
     /// Loads, checks and indexes everything: all the work that must never happen per request.
     pub fn load(sources: &Sources, generation: u64) -> Result<World, LoadError> {
-        let texts: Vec<(String, String)> = match &sources.spec {
+        let texts: Vec<(Cow<'static, str>, String)> = match &sources.spec {
             None => BUNDLED_SPECS
                 .iter()
-                .map(|(origin, text)| (text.to_string(), origin.to_string()))
+                .map(|(origin, text)| (Cow::Borrowed(*text), origin.to_string()))
                 .collect(),
-            Some(path) => vec![(read_spec(path)?, path.display().to_string())],
+            Some(path) => vec![(Cow::Owned(read_spec(path)?), path.display().to_string())],
         };
         let (files, fixtures_origin) = match &sources.fixtures {
             None => (

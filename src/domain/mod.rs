@@ -64,6 +64,8 @@ pub struct HandlerInput<'a> {
 pub enum Answer {
     /// Built from the fixtures and validated when the World was loaded.
     Prepared(Bytes),
+    /// Assembled from parts built and validated at load (see `respond::assembled`).
+    Assembled(crate::respond::assembled::Assembled),
     /// Computed and validated for an earlier request with the same inputs.
     Remembered(Bytes),
     /// Computed now; the engine validates it and, when it is valid and `memo_key` is given,

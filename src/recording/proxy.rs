@@ -34,7 +34,7 @@ use super::{Answer, Checked, Recorded, Side, SseParser, is_event_stream, is_hop_
 use crate::config::Sources;
 use crate::contract::coverage::Usage;
 use crate::engine::{MOCK_ERROR_HEADER, Source};
-use crate::journal::{Direction, Exchange, Journal};
+use crate::journal::{Direction, Exchange, Journal, Kept};
 use crate::world::{LoadError, World};
 
 /// The response header listing an answer's violations (compact JSON array).
@@ -202,9 +202,9 @@ impl Proxy {
                 .collect(),
             request: crate::journal::Side::new(
                 &exchange.request_headers,
-                exchange.request_body.clone(),
+                Kept::Bytes(exchange.request_body.clone()),
             ),
-            response: crate::journal::Side::new(&exchange.response_headers, body),
+            response: crate::journal::Side::new(&exchange.response_headers, Kept::Bytes(body)),
         });
         self.usage.lock().unwrap_or_else(|p| p.into_inner()).add(
             &operation,

@@ -14,6 +14,7 @@
 //! the array's items, an answer made of validated parts is valid without another look.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -71,20 +72,51 @@ impl Template {
     }
 
     /// The whole answer (shared, not copied).
-    pub fn whole(&self) -> Bytes {
-        self.bytes.clone()
+    pub fn whole(self: &Arc<Self>) -> Assembled {
+        Assembled {
+            bytes: self.bytes.clone(),
+            recipe: Recipe {
+                template: self.clone(),
+                kept: None,
+                len: self.bytes.len(),
+            },
+        }
     }
 
     /// The answer with only the marked items whose key `keep` accepts (and those without a
     /// key). Two copies of at most the whole answer's length; no parsing, no tree.
-    pub fn keeping(&self, keep: impl Fn(&str) -> bool) -> Bytes {
+    pub fn keeping(self: &Arc<Self>, keep: impl Fn(&str) -> bool) -> Assembled {
+        let items: usize = self.arrays.iter().map(|array| array.items.len()).sum();
+        let mut kept = vec![0u64; items.div_ceil(64)].into_boxed_slice();
+        let mut index = 0;
+        let bytes = self.write(|key| {
+            let yes = key.is_none_or(&keep);
+            if yes {
+                kept[index / 64] |= 1 << (index % 64);
+            }
+            index += 1;
+            yes
+        });
+        Assembled {
+            recipe: Recipe {
+                template: self.clone(),
+                kept: Some(kept),
+                len: bytes.len(),
+            },
+            bytes: Bytes::from(bytes),
+        }
+    }
+
+    /// The answer with the marked items `keep` accepts, asked item by item in the order they
+    /// appear (with each item's key).
+    fn write(&self, mut keep: impl FnMut(Option<&str>) -> bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.bytes.len());
         let mut cursor = 0;
         for array in &self.arrays {
             out.extend_from_slice(&self.bytes[cursor..array.inner.start]);
             let mut first = true;
             for (key, range) in &array.items {
-                if key.as_deref().is_none_or(&keep) {
+                if keep(key.as_deref()) {
                     if !first {
                         out.push(b',');
                     }
@@ -95,7 +127,7 @@ impl Template {
             cursor = array.inner.end;
         }
         out.extend_from_slice(&self.bytes[cursor..]);
-        Bytes::from(out)
+        out
     }
 
     /// Bytes held, for memory accounting.
@@ -105,6 +137,56 @@ impl Template {
 
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+}
+
+/// An answer assembled from a [`Template`]: the bytes to send, and the [`Recipe`] that wrote
+/// them.
+#[derive(Debug, Clone)]
+pub struct Assembled {
+    pub bytes: Bytes,
+    pub recipe: Recipe,
+}
+
+/// How an assembled answer was written: its template (shared with the World) and which marked
+/// items were kept. A few words where a copy of the answer's first bytes was 4 KB: the journal
+/// keeps this and writes the body again when an entry is read (issue 12: a full journal of
+/// compare-record answers held ~5 MB of copies). It keeps the template alive, so the journal
+/// turns recipes into bytes when the World they belong to is replaced
+/// (`Journal::detach_recipes`).
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    template: Arc<Template>,
+    /// One bit per marked item, in the order the items appear; None: every item.
+    kept: Option<Box<[u64]>>,
+    /// The answer's length in bytes.
+    len: usize,
+}
+
+impl Recipe {
+    /// The answer's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The answer's bytes, written again: the same bytes [`Template::keeping`] or
+    /// [`Template::whole`] gave.
+    pub fn bytes(&self) -> Bytes {
+        let Some(kept) = &self.kept else {
+            return self.template.bytes.clone();
+        };
+        let mut index = 0;
+        Bytes::from(self.template.write(|_| {
+            let yes = kept
+                .get(index / 64)
+                .is_some_and(|word| word & (1 << (index % 64)) != 0);
+            index += 1;
+            yes
+        }))
     }
 }
 
@@ -288,13 +370,15 @@ mod tests {
     #[test]
     fn the_whole_template_is_the_compact_serialisation() {
         let value = answer();
-        assert_eq!(Template::new(&value, PATH).whole(), value.to_string());
+        let whole = Arc::new(Template::new(&value, PATH)).whole();
+        assert_eq!(whole.bytes, value.to_string());
+        assert_eq!(whole.recipe.bytes(), value.to_string());
     }
 
     #[test]
     fn keeping_some_items_is_the_serialisation_of_the_filtered_value() {
         let value = answer();
-        let template = Template::new(&value, PATH);
+        let template = Arc::new(Template::new(&value, PATH));
         for kept in [&[][..], &["s1"], &["s2"], &["s1", "s2"], &["other"]] {
             let mut expected = value.clone();
             for eval in expected["evals"].as_array_mut().expect("evals") {
@@ -304,12 +388,28 @@ mod tests {
                         .is_none_or(|id| kept.contains(&id))
                 });
             }
+            let assembled = template.keeping(|id| kept.contains(&id));
+            assert_eq!(assembled.bytes, expected.to_string(), "keeping {kept:?}");
+            // The recipe the journal keeps writes the same bytes again.
             assert_eq!(
-                template.keeping(|id| kept.contains(&id)),
-                expected.to_string(),
-                "keeping {kept:?}"
+                assembled.recipe.bytes(),
+                assembled.bytes,
+                "recipe of {kept:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_recipe_past_sixty_four_items_writes_the_same_bytes() {
+        let steps: Vec<Value> = (0..130).map(|i| json!({"id": format!("s{i}")})).collect();
+        let value = json!({"evals": [{"steps": steps[..70]}, {"steps": steps[70..]}], "steps": []});
+        let template = Arc::new(Template::new(&value, PATH));
+        let assembled = template.keeping(|id| id[1..].parse::<usize>().is_ok_and(|i| i % 3 == 0));
+        assert_eq!(
+            assembled.bytes.iter().filter(|&&b| b == b'{').count(),
+            1 + 2 + 44
+        );
+        assert_eq!(assembled.recipe.bytes(), assembled.bytes);
     }
 
     fn spec_with(schema: Value) -> Spec {

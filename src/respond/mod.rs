@@ -36,6 +36,9 @@ pub enum ReplyBody {
     /// Serialised JSON. Whether it still needs validating is a property of where it came from
     /// (the engine's `Source`), not of the body.
     Bytes(Bytes),
+    /// Serialised JSON assembled from a template prepared at load (as `Bytes`), with the recipe
+    /// the journal keeps instead of a copy.
+    Assembled(assembled::Assembled),
     /// Server-sent events, each validated against the media type's `itemSchema` before sending.
     EventStream(Vec<Value>),
 }
@@ -415,11 +418,13 @@ pub fn response_violations(op: &Operation, reply: &Reply) -> Vec<Violation> {
             Some(schema) => validate::schema_violations(schema, body),
             None => Vec::new(),
         },
-        ReplyBody::Bytes(bytes) => match (&media.schema, serde_json::from_slice::<Value>(bytes)) {
-            (Some(schema), Ok(body)) => validate::schema_violations(schema, &body),
-            (Some(_), Err(e)) => vec![response_violation(format!("the body is not JSON: {e}"))],
-            (None, _) => Vec::new(),
-        },
+        ReplyBody::Bytes(bytes) | ReplyBody::Assembled(assembled::Assembled { bytes, .. }) => {
+            match (&media.schema, serde_json::from_slice::<Value>(bytes)) {
+                (Some(schema), Ok(body)) => validate::schema_violations(schema, &body),
+                (Some(_), Err(e)) => vec![response_violation(format!("the body is not JSON: {e}"))],
+                (None, _) => Vec::new(),
+            }
+        }
         ReplyBody::Empty => Vec::new(),
     };
     checked

@@ -342,6 +342,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     }
     let (body, promised_length) = match (delivery.fault, response.body) {
         (None, MockBody::Full(bytes)) => (Body::from(bytes), None),
+        (None, MockBody::Assembled(assembled)) => (Body::from(assembled.bytes), None),
         (None, MockBody::Events { messages, pauses }) => (
             event_stream(messages, pauses, None, runtime.stream_guard()),
             None,
@@ -385,6 +386,7 @@ fn broken(
 ) -> (Body, Option<usize>) {
     let whole = |body: MockBody| match body {
         MockBody::Full(bytes) => bytes,
+        MockBody::Assembled(assembled) => assembled.bytes,
         MockBody::Events { messages, .. } => Bytes::from(messages.concat()),
     };
     let cut = |bytes: Bytes, sent: usize, guard: StreamGuard| {

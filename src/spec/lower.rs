@@ -268,13 +268,8 @@ pub enum BodyKind {
 impl BodyKind {
     /// The kind of a media type or `Content-Type` value (parameters ignored).
     pub fn of(media_type: &str) -> BodyKind {
-        let essence = media_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        match essence.as_str() {
+        let essence = crate::validate::media_essence(media_type);
+        match essence.as_ref() {
             "application/json" => BodyKind::Json,
             e if e.ends_with("+json") => BodyKind::Json,
             "application/x-www-form-urlencoded" => BodyKind::Form,

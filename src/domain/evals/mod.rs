@@ -71,7 +71,7 @@ pub fn auth_settings() -> AuthSettings {
 struct Prepared {
     /// evalGroupId -> recordId -> the unfiltered compare-record answer, from which a
     /// `stepIds` filter assembles its answer. Nested, so a lookup takes the request's `&str`s.
-    compare_record: HashMap<String, HashMap<String, Template>>,
+    compare_record: HashMap<String, HashMap<String, Arc<Template>>>,
     /// evalGroupId -> the unfiltered compare body.
     compare: HashMap<String, Bytes>,
     /// evalGroupId -> the get-eval-group body.
@@ -141,7 +141,7 @@ impl Evals {
                     .compare_record
                     .entry(group_id)
                     .or_default()
-                    .insert(record_id, template);
+                    .insert(record_id, Arc::new(template));
             }
             prepared.compare.extend(group.compare);
             prepared.group.extend(group.group);
@@ -346,14 +346,17 @@ impl Evals {
         // strings costs less than hashing each step id of the answer.
         let mut wanted: Vec<&str> = step_ids(body).collect();
         if wanted.is_empty() {
-            return Ok(Answer::Prepared(template.whole()));
+            return Ok(Answer::Assembled(template.whole()));
         }
         wanted.sort_unstable();
-        let bytes = template.keeping(|step| wanted.binary_search(&step).is_ok());
+        let assembled = template.keeping(|step| wanted.binary_search(&step).is_ok());
         Ok(if self.assembly_keeps_valid {
-            Answer::Prepared(bytes)
+            Answer::Assembled(assembled)
         } else {
-            Answer::computed(Reply::json_bytes(200, bytes))
+            Answer::computed(Reply {
+                body: ReplyBody::Assembled(assembled),
+                ..Reply::json_bytes(200, Bytes::new())
+            })
         })
     }
 
