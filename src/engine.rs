@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::auth;
@@ -36,14 +36,19 @@ use crate::spec::{Operation, RouteMatch};
 use crate::validate::{self, RequestInput, Violation};
 use crate::world::{ApiVersion, LoadError, World};
 
+// The mock's headers as `HeaderName`s: every request looks them up, and a name given as text
+// is parsed again for each lookup.
+
 /// The response header that marks an answer made by the mock rather than the API.
-pub const MOCK_ERROR_HEADER: &str = "evalmock-error";
+pub const MOCK_ERROR_HEADER: HeaderName = HeaderName::from_static("evalmock-error");
 /// The mock's own request header that picks the API version to answer with (not the
 /// vendor's); answers carry it too, naming the version that answered.
-pub const API_VERSION_HEADER: &str = "evalmock-api-version";
+pub const API_VERSION_HEADER: HeaderName = HeaderName::from_static("evalmock-api-version");
 /// The mock's own request header that picks a scenario for one request (`none`: no scenario),
 /// whatever scenario is active.
-pub const SCENARIO_HEADER: &str = "evalmock-scenario";
+pub const SCENARIO_HEADER: HeaderName = HeaderName::from_static("evalmock-scenario");
+/// `Prefer` (RFC 7240), which http has no constant for.
+const PREFER: HeaderName = HeaderName::from_static("prefer");
 
 /// What to do when a response the mock built breaks the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -594,7 +599,7 @@ impl Pipeline<'_> {
         let preference = Preference::parse(
             request
                 .headers
-                .get_all("prefer")
+                .get_all(PREFER)
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
         )?;

@@ -317,7 +317,13 @@ pub fn match_media_type<'a>(
 
 /// `application/json; charset=utf-8` -> `application/json`.
 pub fn media_essence(content_type: &str) -> Cow<'_, str> {
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    // A byte loop, not `split(';')`: the value is a few bytes long and asked for several
+    // times per request, and the library's search is made for long haystacks.
+    let end = content_type
+        .bytes()
+        .position(|b| b == b';')
+        .unwrap_or(content_type.len());
+    let essence = content_type[..end].trim();
     // Usually lowercase already: no copy then (every request with a body asks).
     if essence.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(essence.to_ascii_lowercase())

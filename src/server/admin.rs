@@ -491,7 +491,7 @@ fn problem(status: StatusCode, kind: &'static str, title: &str, detail: &str) ->
         status,
         [
             (header::CONTENT_TYPE, "application/problem+json"),
-            (axum::http::HeaderName::from_static(MOCK_ERROR_HEADER), kind),
+            (MOCK_ERROR_HEADER, kind),
         ],
         body.to_string(),
     )

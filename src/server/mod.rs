@@ -18,7 +18,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderName;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -173,10 +172,7 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// readable by scripts.
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::very_permissive()
-        .expose_headers([
-            HeaderName::from_static(MOCK_ERROR_HEADER),
-            HeaderName::from_static(API_VERSION_HEADER),
-        ])
+        .expose_headers([MOCK_ERROR_HEADER, API_VERSION_HEADER])
         .max_age(PREFLIGHT_MAX_AGE);
     if origins.is_empty() {
         return layer;

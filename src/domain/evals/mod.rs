@@ -24,7 +24,7 @@ mod submit;
 
 pub use submit::{Submissions, SubmitSettings};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use super::{Answer, EvalOperation, HandlerInput, HandlerResult};
 use crate::auth::AuthSettings;
 use crate::error::{ApiError, ErrorDetail};
-use crate::fixtures::{FixtureError, FixtureStore, LoadedGroup};
+use crate::fixtures::{FixtureError, FixtureStore, IdMap, LoadedGroup};
 use crate::respond::assembled::{self, Template};
 use crate::respond::{Reply, ReplyBody};
 use crate::spec::{CompiledSchema, Operation, Spec};
@@ -71,11 +71,11 @@ pub fn auth_settings() -> AuthSettings {
 struct Prepared {
     /// evalGroupId -> recordId -> the unfiltered compare-record answer, from which a
     /// `stepIds` filter assembles its answer. Nested, so a lookup takes the request's `&str`s.
-    compare_record: HashMap<String, HashMap<String, Arc<Template>>>,
+    compare_record: IdMap<String, IdMap<String, Arc<Template>>>,
     /// evalGroupId -> the unfiltered compare body.
-    compare: HashMap<String, Bytes>,
+    compare: IdMap<String, Bytes>,
     /// evalGroupId -> the get-eval-group body.
-    group: HashMap<String, Bytes>,
+    group: IdMap<String, Bytes>,
     /// Every fixture batch, newest first: (evalGroupId, status, summary).
     listing: Vec<(String, String, Value)>,
 }
@@ -651,7 +651,7 @@ pub(super) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
 }
 
 /// A prevalidated body from a cache filled at load.
-fn cached<K, Q>(cache: &HashMap<K, Bytes>, key: &Q) -> HandlerResult
+fn cached<K, Q>(cache: &IdMap<K, Bytes>, key: &Q) -> HandlerResult
 where
     K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
     Q: std::hash::Hash + Eq + ?Sized,
