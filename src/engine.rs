@@ -356,8 +356,9 @@ fn push_decimal(out: &mut String, n: u64) {
             break;
         }
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
 }
 
 /// Appends a duration as milliseconds with two decimals (`0.42ms`), rounded half up.

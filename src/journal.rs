@@ -426,10 +426,27 @@ const HARMLESS: [HeaderName; 18] = [
     header::RETRY_AFTER,
 ];
 
-/// [`is_credential`] for a recorded header: the usual harmless ones are told apart by comparing
-/// `HeaderName`s (a number each for the standard ones) before any text is searched.
+/// Standard headers that always carry credentials.
+const CREDENTIALS: [HeaderName; 4] = [
+    header::AUTHORIZATION,
+    header::PROXY_AUTHORIZATION,
+    header::COOKIE,
+    header::SET_COOKIE,
+];
+
+/// [`is_credential`] for a recorded header: the usual standard ones (and the mock's own) are
+/// told apart by comparing `HeaderName`s (a number each for the standard ones) before any text
+/// is searched.
 fn is_credential_header(name: &HeaderName) -> bool {
-    !HARMLESS.contains(name) && is_credential(name.as_str())
+    if CREDENTIALS.contains(name) {
+        return true;
+    }
+    let own = [
+        crate::engine::API_VERSION_HEADER,
+        crate::engine::MOCK_ERROR_HEADER,
+        crate::engine::SCENARIO_HEADER,
+    ];
+    !HARMLESS.contains(name) && !own.contains(name) && is_credential(name.as_str())
 }
 
 /// Headers that carry credentials: `Authorization`, cookies, and anything named like a key,
@@ -544,9 +561,20 @@ mod tests {
         for name in ["content-type", "accept", "prefer"] {
             assert!(!is_credential(name), "{name}");
         }
-        // The shortcut for harmless standard headers answers as the search would.
+        // The shortcuts answer as the search would.
         for name in &HARMLESS {
             assert!(!is_credential(name.as_str()), "{name}");
+        }
+        for name in &CREDENTIALS {
+            assert!(is_credential(name.as_str()), "{name}");
+        }
+        for name in [
+            crate::engine::API_VERSION_HEADER,
+            crate::engine::MOCK_ERROR_HEADER,
+            crate::engine::SCENARIO_HEADER,
+        ] {
+            assert!(!is_credential(name.as_str()), "{name}");
+            assert!(!is_credential_header(&name), "{name}");
         }
         for name in ["authorization", "x-api-key", "cookie", "session-id"] {
             let name = HeaderName::from_static(name);

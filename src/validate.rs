@@ -175,8 +175,7 @@ fn validate_body(
         .and_then(|v| v.to_str().ok());
     let media = content_type.and_then(|ct| match_media_type(&declared.content, ct));
     // An empty text or form body is a value (`""`, `{}`) when its Content-Type says so.
-    let typed_non_json = media
-        .is_some_and(|m| matches!(BodyKind::of(&m.media_type), BodyKind::Text | BodyKind::Form));
+    let typed_non_json = media.is_some_and(|m| matches!(m.kind, BodyKind::Text | BodyKind::Form));
     let body_is_empty = input.body.iter().all(u8::is_ascii_whitespace);
     if body_is_empty && !typed_non_json {
         // An absent body cannot satisfy a schema with required fields, whatever `required` says.

@@ -10,6 +10,7 @@
 
 mod admin;
 mod connection;
+mod cors;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,11 +24,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_http::cors::CorsLayer;
 
-use crate::engine::{
-    API_VERSION_HEADER, MOCK_ERROR_HEADER, Mock, MockBody, MockRequest, Outcome, Pauses,
-};
+use crate::engine::{Mock, MockBody, MockRequest, Outcome, Pauses};
 use crate::error::MockError;
 use crate::runtime::StreamGuard;
 use crate::scenarios::{Fault, FaultKind};
@@ -159,30 +157,13 @@ pub fn app(state: Arc<AppState>) -> Router {
     } else {
         Router::new().merge(admin)
     };
-    let cors = cors(&state.cors_origins);
+    let cors = cors::CorsLayer::new(&state.cors_origins, PREFLIGHT_MAX_AGE);
     router.fallback(handle).layer(cors).with_state(state)
 }
 
 /// How long a browser may cache a preflight answer: a day, so a page that calls the mock all
 /// day does not double its requests with OPTIONS.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// CORS for browsers: any origin (the mock binds loopback by default), or only the ones given
-/// with `--cors-origin`; credentials, any request header and method; the mock's own headers
-/// readable by scripts.
-fn cors(origins: &[String]) -> CorsLayer {
-    let layer = CorsLayer::very_permissive()
-        .expose_headers([MOCK_ERROR_HEADER, API_VERSION_HEADER])
-        .max_age(PREFLIGHT_MAX_AGE);
-    if origins.is_empty() {
-        return layer;
-    }
-    let allowed: Vec<axum::http::HeaderValue> = origins
-        .iter()
-        .filter_map(|o| axum::http::HeaderValue::from_str(o.trim_end_matches('/')).ok())
-        .collect();
-    layer.allow_origin(tower_http::cors::AllowOrigin::list(allowed))
-}
 
 /// Serves until `shutdown` completes, then lets in-flight requests and streams finish (the
 /// journal's live feeds end at once); the listener is bound by the caller (port 0 in tests).

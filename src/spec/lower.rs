@@ -224,6 +224,8 @@ pub struct Response {
 pub struct MediaType {
     /// As declared: `application/json`, `text/event-stream`, `application/*`, `*/*`.
     pub media_type: String,
+    /// What kind of body `media_type` is, found once at load (every request body asks).
+    pub kind: BodyKind,
     pub schema: Option<CompiledSchema>,
     /// The schema of each item's payload in a sequential stream (for SSE: the JSON in an
     /// event's `data`). OpenAPI 3.2 puts `itemSchema` on the event (`{data, event, id, retry}`)
@@ -818,12 +820,14 @@ impl Lowering<'_> {
                     );
                 }
             }
+            let kind = BodyKind::of(media_type);
             media_types.push(MediaType {
-                fields: match BodyKind::of(media_type) {
+                fields: match kind {
                     BodyKind::Form | BodyKind::Multipart => self.body_fields(media, &media_pointer),
                     _ => Vec::new(),
                 },
                 media_type: media_type.to_ascii_lowercase(),
+                kind,
                 schema: compile("schema")?,
                 item_schema,
                 item_envelope,
