@@ -8,7 +8,9 @@
 #
 # Workloads at default settings (INFO log line per request, journal on): the docs request; every
 # record of every group with a moving two-step filter (bench/bodies.py); the same with a unique
-# unknown field in every body. The same three on the scale set, to compare the two.
+# unknown field in every body. The same three on the scale set, to compare the two. Each of
+# these runs right after a baseline run of its own and is given as its ratio to that run: the
+# machine's speed drifts over the minutes a full run takes.
 #
 # Tunables (environment): BENCH_SECONDS (length of each measured load run, default 15),
 # BENCH_WARMUP_SECONDS (unmeasured load before each run, default 2), BENCH_STARTUP_RUNS
@@ -92,6 +94,12 @@ mem_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+# Run $1 against run $2, each first divided by the baseline run just before it (drift removed).
+rel() {
+    awk -v a="${R[$1.rps]}" -v ab="${R[baseline.before.$1.rps]}" -v b="${R[$2.rps]}" \
+        -v bb="${R[baseline.before.$2.rps]}" \
+        'BEGIN { if (ab > 0 && b > 0 && bb > 0) printf "%.2f", (a / ab) / (b / bb); else printf "n/a" }'
+}
 
 # One POST of $2 to port $1; prints the HTTP status (000 when nothing answered).
 post_status() {
@@ -270,7 +278,14 @@ start baseline "$port" "$DOCS_BODY" 10 "$WORK/baseline.log" \
 pid=$STARTED_PID
 R[baseline.idle]=$(mem_kb "$pid" VmRSS)
 for c in "${CONNECTIONS[@]}"; do load "baseline.$c" "$pid" "$port" "$c" "$DOCS_BODY"; done
-stop "$pid"
+# The baseline keeps running (idle between its runs): each default-settings workload is
+# measured right after a baseline run of its own, and its ratio is to that run. This VM's speed
+# drifts by 10-20% over the minutes a full run takes, which a single baseline measured at the
+# start turned into a drift of every ratio.
+BASE_PID=$pid
+BASE_PORT=$port
+# The baseline run just before workload $1 (key baseline.before.$1).
+baseline_before() { load "baseline.before.$1" "$BASE_PID" "$BASE_PORT" 32 "$DOCS_BODY"; }
 
 # --- evalmock, quiet logging --------------------------------------------------------------------
 port=$(free_port)
@@ -288,13 +303,16 @@ port=$(free_port)
 evalmock_cmd "$port" default
 start "evalmock (default logging)" "$port" "$DOCS_BODY" 10 "$WORK/evalmock-logging.log" "${CMD[@]}"
 pid=$STARTED_PID
+baseline_before logging.32
 load "logging.32" "$pid" "$port" 32 "$DOCS_BODY"
 LOG_BYTES=$(wc -c <"$WORK/evalmock-logging.log")
 LOG_LINES=$(wc -l <"$WORK/evalmock-logging.log")
 # Every record of every group with a moving two-step filter; then the same with a unique
 # unknown field in every body (bench/compare-record-bodies.lua).
 python3 bench/bodies.py fixtures >"$WORK/bodies.txt"
+baseline_before cycle.32
 BENCH_BODIES=$WORK/bodies.txt load "cycle.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
+baseline_before new.32
 BENCH_BODIES=$WORK/bodies.txt BENCH_UNIQUE=1 load "new.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
 stop "$pid"
 
@@ -335,14 +353,18 @@ EOF
     [[ $(post_status "$port" "$SCALE_BODY" "$WORK/scale-answer.json") == 200 ]] ||
         die "evalmock did not answer the scale request with 200"
     SCALE_ANSWER_BYTES=$(wc -c <"$WORK/scale-answer.json")
+    baseline_before scale.32
     load "scale.32" "$pid" "$port" 32 "$SCALE_BODY"
+    baseline_before scale.cycle.32
     BENCH_BODIES=$WORK/scale-bodies.txt load "scale.cycle.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
+    baseline_before scale.new.32
     BENCH_BODIES=$WORK/scale-bodies.txt BENCH_UNIQUE=1 load "scale.new.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
     # reset_peak cleared the load peak; the larger of the two is the process's peak.
     SCALE_PEAK=${R[scale.32.hwm]}
     ((SCALE_LOAD_HWM > SCALE_PEAK)) && SCALE_PEAK=$SCALE_LOAD_HWM
     stop "$pid"
 fi
+stop "$BASE_PID"
 
 # --- report ------------------------------------------------------------------------------------
 report() {
@@ -358,8 +380,10 @@ report() {
     echo "evalmock: --response-validation strict, RUST_LOG=$QUIET_LOG unless noted; baseline: examples/baseline.rs"
     echo
     printf '%-24s %10s %9s %9s %10s %10s %7s\n' "run" "req/s" "p50 ms" "p99 ms" "peak MB" "requests" "other%"
-    for key in baseline.32 evalmock.32 baseline.64 evalmock.64 uncached.32 logging.32 cycle.32 new.32 \
-        scale.32 scale.cycle.32 scale.new.32; do
+    for key in baseline.32 evalmock.32 baseline.64 evalmock.64 uncached.32 \
+        baseline.before.logging.32 logging.32 baseline.before.cycle.32 cycle.32 baseline.before.new.32 new.32 \
+        baseline.before.scale.32 scale.32 baseline.before.scale.cycle.32 scale.cycle.32 \
+        baseline.before.scale.new.32 scale.new.32; do
         [[ -n ${R[$key.rps]:-} ]] || continue
         local label=$key
         case $key in
@@ -370,6 +394,7 @@ report() {
         scale.32) label="scale.32 docs-shaped" ;;
         scale.cycle.32) label="scale.32 cycle" ;;
         scale.new.32) label="scale.32 every body new" ;;
+        baseline.before.*) label="  baseline.32 (next's)" ;;
         esac
         printf '%-24s %10s %9s %9s %10s %10s %7s%s\n' "$label" "${R[$key.rps]}" "${R[$key.p50]}" \
             "${R[$key.p99]}" "$(mb "${R[$key.hwm]}")" "${R[$key.requests]}" "${R[$key.other]}" \
@@ -392,11 +417,12 @@ report() {
     echo "idle RSS after start-up: evalmock $(mb "${R[evalmock.idle]}") MB, baseline $(mb "${R[baseline.idle]}") MB"
     echo "start-up to first 200 (bundled fixtures, $STARTUP_RUNS spawns): median $STARTUP_MEDIAN ms, max $STARTUP_MAX ms" \
         "(all: ${startups[*]}; one curl poll costs ~$CURL_MS ms); 'ready in': ${ready_lines[*]}"
-    echo "default settings (INFO log line per request, journal on; 32 conn): $(ratio "${R[logging.32.rps]}" "${R[baseline.32.rps]}") x the baseline," \
+    echo "default settings: each ratio is to the baseline run just before it (\"baseline.32 (next's)\" above)"
+    echo "default settings (INFO log line per request, journal on; 32 conn): $(ratio "${R[logging.32.rps]}" "${R[baseline.before.logging.32.rps]}") x the baseline," \
         "p99 ${R[logging.32.p99]} ms, peak RSS $(mb "${R[logging.32.hwm]}") MB with the journal full"
-    echo "default settings, cycling every record of every group with step filters: $(ratio "${R[cycle.32.rps]}" "${R[baseline.32.rps]}") x the baseline," \
+    echo "default settings, cycling every record of every group with step filters: $(ratio "${R[cycle.32.rps]}" "${R[baseline.before.cycle.32.rps]}") x the baseline," \
         "p99 ${R[cycle.32.p99]} ms, peak RSS $(mb "${R[cycle.32.hwm]}") MB"
-    echo "default settings, every body new (the same, each with a unique unknown field): $(ratio "${R[new.32.rps]}" "${R[baseline.32.rps]}") x the baseline," \
+    echo "default settings, every body new (the same, each with a unique unknown field): $(ratio "${R[new.32.rps]}" "${R[baseline.before.new.32.rps]}") x the baseline," \
         "p99 ${R[new.32.p99]} ms, peak RSS $(mb "${R[new.32.hwm]}") MB"
     echo "default logging (32 conn): $(ratio "${R[logging.32.rps]}" "${R[evalmock.32.rps]}") x the quiet throughput," \
         "p99 $(ratio "${R[logging.32.p99]}" "${R[evalmock.32.p99]}") x; wrote $LOG_LINES lines ($((LOG_BYTES / 1024)) KiB) of log"
@@ -405,9 +431,9 @@ report() {
         echo "scale set: $SCALE_STEP_RESULTS step results (10 groups x 5 batches x 500 records x 4 steps), JSON $(mb "$SCALE_JSON_KB") MB on disk, generated in ${GEN_MS} ms"
         echo "  start-up to first 200: $SCALE_STARTUP_MS ms ('ready in' $SCALE_READY)"
         echo "  peak RSS: $(mb "$SCALE_PEAK") MB = $(ratio "$SCALE_PEAK" "$SCALE_JSON_KB") x the JSON size (peak of loading $(mb "$SCALE_LOAD_HWM") MB, RSS once ready $(mb "$SCALE_IDLE") MB, peak under load $(mb "${R[scale.32.hwm]}") MB)"
-        echo "  at default settings, scale / bundled throughput: docs-shaped $(ratio "${R[scale.32.rps]}" "${R[logging.32.rps]}") x," \
-            "cycle $(ratio "${R[scale.cycle.32.rps]}" "${R[cycle.32.rps]}") x, every body new $(ratio "${R[scale.new.32.rps]}" "${R[new.32.rps]}") x"
-        echo "  compare-record at 32 conn: ${R[scale.32.rps]} req/s = $(ratio "${R[scale.32.rps]}" "${R[logging.32.rps]}") x the bundled set (both at default settings)," \
+        echo "  at default settings, scale / bundled throughput, each as its ratio to the baseline run just before it: docs-shaped $(rel scale.32 logging.32) x," \
+            "cycle $(rel scale.cycle.32 cycle.32) x, every body new $(rel scale.new.32 new.32) x"
+        echo "  compare-record at 32 conn: ${R[scale.32.rps]} req/s = $(rel scale.32 logging.32) x the bundled set (both at default settings, drift removed)," \
             "p99 ${R[scale.32.p99]} ms; its answer is $SCALE_ANSWER_BYTES bytes (bundled: $ANSWER_BYTES), so in bytes/s" \
             "$(awk -v a="${R[scale.32.rps]}" -v ab="$SCALE_ANSWER_BYTES" -v b="${R[logging.32.rps]}" -v bb="$ANSWER_BYTES" \
                 'BEGIN { printf "%.2f", (a * ab) / (b * bb) }') x"
