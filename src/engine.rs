@@ -1208,6 +1208,43 @@ fn mock_error_response(error: &MockError) -> MockResponse {
 mod tests {
     use super::*;
 
+    /// The journal's memory rests on this: an assembled compare-record answer is recorded as
+    /// its recipe (a few words), which writes the bytes that were sent, not as a copy of them.
+    #[tokio::test]
+    async fn an_assembled_answer_is_journaled_as_its_recipe() {
+        let mock = Mock::load(Sources::default(), EngineOptions::default()).expect("loads");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer rt_test_journal"),
+        );
+        let body = Bytes::from_static(
+            br#"{"evalGroupId":"evalgrp_01jv0000000000000000000001","recordId":"record_01jv0000000000000000000001","stepIds":["step_01jv0000000000000000000002"]}"#,
+        );
+        let request = MockRequest {
+            method: &Method::POST,
+            path: "/v1/eval/compare-record",
+            query: None,
+            headers: &headers,
+            body: &body,
+        };
+        let outcome = mock.handle(&request).await;
+        assert_eq!(outcome.response.status, StatusCode::OK);
+        let MockBody::Assembled(sent) = &outcome.response.body else {
+            panic!("an assembled answer, got {:?}", outcome.source);
+        };
+        let exchange = outcome.journal_entry(&request, 0);
+        let Kept::Recipe(recipe) = &exchange.response.body else {
+            panic!("the journal keeps the recipe, not bytes");
+        };
+        assert_eq!(recipe.bytes(), sent.bytes);
+        assert_eq!(exchange.response.body_bytes, sent.bytes.len());
+    }
+
     #[test]
     fn the_log_line_writes_milliseconds_with_two_decimals() {
         let shown = |nanos: u64| {
