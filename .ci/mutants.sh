@@ -11,6 +11,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
+# cargo-mutants builds and tests a copy of the tree in $TMPDIR, and the suite reads the vendor's
+# documents from `../shared` beside the checkout (a missing one fails the unmutated run, and with
+# it every mutant): the copy goes to a scratch TMPDIR with a `shared` link beside it.
+[[ -d ../shared ]] || { echo "../shared is missing: clone evalmock beside shared/" >&2; exit 1; }
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+ln -s "$(cd .. && pwd)/shared" "$scratch/shared"
+export TMPDIR=$scratch
 status=0
 # cargo-mutants adds `-f` files to the config's examine_globs; to run only the files named,
 # the config is left out and its other settings given here (the profile, and each exclusion

@@ -165,12 +165,8 @@ pub struct Recipe {
 
 impl Recipe {
     /// The answer's length in bytes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The answer's bytes, written again: the same bytes [`Template::keeping`] or
