@@ -311,7 +311,17 @@ impl Outcome {
     pub fn log(&self, request: &MockRequest<'_>) {
         // The line is put together here and handed to tracing whole: formatting its parts
         // through tracing's field machinery (a float with `{:.2}`, a `Display` per part) was a
-        // tenth of a request's instructions at default settings.
+        // tenth of a request's instructions at default settings. Nothing is put together when
+        // the line would not be written (`RUST_LOG=error`).
+        let warn = !self.response_violations.is_empty();
+        let wanted = if warn {
+            tracing::enabled!(target: "evalmock::request", tracing::Level::WARN)
+        } else {
+            tracing::enabled!(target: "evalmock::request", tracing::Level::INFO)
+        };
+        if !wanted {
+            return;
+        }
         let mut line = String::with_capacity(128);
         line.push_str(request.method.as_str());
         line.push(' ');
@@ -325,7 +335,7 @@ impl Outcome {
         line.push_str(self.source.kind());
         line.push(' ');
         push_milliseconds(&mut line, self.timings.total);
-        if !self.response_violations.is_empty() {
+        if warn {
             tracing::warn!(
                 target: "evalmock::request",
                 "{line} response breaks the spec: {}",
@@ -1256,6 +1266,7 @@ mod tests {
         assert_eq!(shown(4_999), "0.00ms");
         assert_eq!(shown(5_000), "0.01ms");
         assert_eq!(shown(94_999), "0.09ms");
+        assert_eq!(shown(100_000), "0.10ms");
         assert_eq!(shown(420_000), "0.42ms");
         assert_eq!(shown(1_005_000), "1.01ms");
         assert_eq!(shown(12_345_678_901), "12345.68ms");

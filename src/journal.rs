@@ -151,7 +151,8 @@ impl Side {
         let shown = self.body_bytes.min(limit);
         match &self.body {
             Kept::Recipe(_) => Side { shown, ..self },
-            Kept::Bytes(bytes) if share && bytes.len() <= limit => Side { shown, ..self },
+            // Whole already (`shown` is its length since `Side::new`).
+            Kept::Bytes(bytes) if share && bytes.len() <= limit => self,
             Kept::Bytes(bytes) => Side {
                 body: Kept::Bytes(Bytes::copy_from_slice(&bytes[..shown])),
                 shown,
@@ -302,12 +303,10 @@ impl Journal {
     pub fn detach_recipes(&self) {
         let mut entries = self.lock();
         for slot in entries.iter_mut() {
+            // Only answers are assembled: a request body is always its bytes.
             let x = &slot.exchange;
-            if matches!(x.request.body, Kept::Recipe(_))
-                || matches!(x.response.body, Kept::Recipe(_))
-            {
+            if matches!(x.response.body, Kept::Recipe(_)) {
                 let exchange = Exchange {
-                    request: x.request.detached(),
                     response: x.response.detached(),
                     ..x.clone()
                 };
@@ -579,6 +578,50 @@ mod tests {
         for name in ["authorization", "x-api-key", "cookie", "session-id"] {
             let name = HeaderName::from_static(name);
             assert!(is_credential_header(&name), "{name}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_cut_to_the_limit_and_only_answers_within_it_are_shared() {
+        let journal = Journal::new(8, 4);
+        let bytes_of = |side: &Side| match &side.body {
+            Kept::Bytes(bytes) => bytes.clone(),
+            Kept::Recipe(_) => panic!("bytes were recorded"),
+        };
+        let small_answer = Bytes::from_static(b"{}");
+        let large_answer = Bytes::from_static(b"0123456789");
+        let small_request = Bytes::from_static(b"ab");
+        for (request, response) in [
+            (small_request.clone(), small_answer.clone()),
+            (Bytes::from_static(b"0123456789"), large_answer.clone()),
+        ] {
+            let mut exchange = entry("/cut", 200);
+            exchange.request = Side::new(&HeaderMap::new(), Kept::Bytes(request));
+            exchange.response = Side::new(&HeaderMap::new(), Kept::Bytes(response));
+            journal.record(exchange);
+        }
+        let entries = journal.query(&Filter {
+            limit: 10,
+            ..Filter::default()
+        });
+        let (large, small) = (&entries[0].exchange, &entries[1].exchange);
+        // An answer within the limit is the answer's own bytes; one over it, a copy of the
+        // first `limit` bytes, which does not keep the whole answer alive.
+        assert_eq!(bytes_of(&small.response).as_ptr(), small_answer.as_ptr());
+        assert_eq!(bytes_of(&large.response), &b"0123"[..]);
+        assert_ne!(bytes_of(&large.response).as_ptr(), large_answer.as_ptr());
+        // A request body is copied even within the limit (it may be a slice of the
+        // connection's buffer), and cut to the limit over it.
+        assert_eq!(bytes_of(&small.request), &b"ab"[..]);
+        assert_ne!(bytes_of(&small.request).as_ptr(), small_request.as_ptr());
+        assert_eq!(bytes_of(&large.request), &b"0123"[..]);
+        for (side, length, shown) in [
+            (&small.request, 2, 2),
+            (&small.response, 2, 2),
+            (&large.request, 10, 4),
+            (&large.response, 10, 4),
+        ] {
+            assert_eq!((side.body_bytes, side.shown), (length, shown));
         }
     }
 
