@@ -9,8 +9,9 @@
 # Workloads at default settings (INFO log line per request, journal on): the docs request; every
 # record of every group with a moving two-step filter (bench/bodies.py); the same with a unique
 # unknown field in every body. The same three on the scale set, to compare the two. Each of
-# these runs right after a baseline run of its own and is given as its ratio to that run: the
-# machine's speed drifts over the minutes a full run takes.
+# these runs right after a baseline run of its own, with the same wrk script and bodies, and is
+# given as its ratio to that run: the machine's speed drifts over the minutes a full run takes,
+# and wrk's per-request Lua takes CPU from whichever server it drives.
 #
 # Tunables (environment): BENCH_SECONDS (length of each measured load run, default 15),
 # BENCH_WARMUP_SECONDS (unmeasured load before each run, default 2), BENCH_STARTUP_RUNS
@@ -279,13 +280,15 @@ pid=$STARTED_PID
 R[baseline.idle]=$(mem_kb "$pid" VmRSS)
 for c in "${CONNECTIONS[@]}"; do load "baseline.$c" "$pid" "$port" "$c" "$DOCS_BODY"; done
 # The baseline keeps running (idle between its runs): each default-settings workload is
-# measured right after a baseline run of its own, and its ratio is to that run. This VM's speed
-# drifts by 10-20% over the minutes a full run takes, which a single baseline measured at the
-# start turned into a drift of every ratio.
+# measured right after a baseline run of its own, driven by the same wrk script and bodies
+# (the baseline answers every body with the docs answer's bytes), and its ratio is to that run.
+# This VM's speed drifts by 10-20% over the minutes a full run takes, which a single baseline
+# measured at the start turned into a drift of every ratio; and wrk shares the two cores, so a
+# script that picks a body per request in Lua takes CPU from whichever server it drives.
 BASE_PID=$pid
 BASE_PORT=$port
-# The baseline run just before workload $1 (key baseline.before.$1).
-baseline_before() { load "baseline.before.$1" "$BASE_PID" "$BASE_PORT" 32 "$DOCS_BODY"; }
+# The baseline run just before workload $1 (key baseline.before.$1), with its script $2.
+baseline_before() { load "baseline.before.$1" "$BASE_PID" "$BASE_PORT" 32 "$DOCS_BODY" "${2:-$LUA}"; }
 
 # --- evalmock, quiet logging --------------------------------------------------------------------
 port=$(free_port)
@@ -310,9 +313,9 @@ LOG_LINES=$(wc -l <"$WORK/evalmock-logging.log")
 # Every record of every group with a moving two-step filter; then the same with a unique
 # unknown field in every body (bench/compare-record-bodies.lua).
 python3 bench/bodies.py fixtures >"$WORK/bodies.txt"
-baseline_before cycle.32
+BENCH_BODIES=$WORK/bodies.txt baseline_before cycle.32 bench/compare-record-bodies.lua
 BENCH_BODIES=$WORK/bodies.txt load "cycle.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
-baseline_before new.32
+BENCH_BODIES=$WORK/bodies.txt BENCH_UNIQUE=1 baseline_before new.32 bench/compare-record-bodies.lua
 BENCH_BODIES=$WORK/bodies.txt BENCH_UNIQUE=1 load "new.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
 stop "$pid"
 
@@ -355,9 +358,9 @@ EOF
     SCALE_ANSWER_BYTES=$(wc -c <"$WORK/scale-answer.json")
     baseline_before scale.32
     load "scale.32" "$pid" "$port" 32 "$SCALE_BODY"
-    baseline_before scale.cycle.32
+    BENCH_BODIES=$WORK/scale-bodies.txt baseline_before scale.cycle.32 bench/compare-record-bodies.lua
     BENCH_BODIES=$WORK/scale-bodies.txt load "scale.cycle.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
-    baseline_before scale.new.32
+    BENCH_BODIES=$WORK/scale-bodies.txt BENCH_UNIQUE=1 baseline_before scale.new.32 bench/compare-record-bodies.lua
     BENCH_BODIES=$WORK/scale-bodies.txt BENCH_UNIQUE=1 load "scale.new.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
     # reset_peak cleared the load peak; the larger of the two is the process's peak.
     SCALE_PEAK=${R[scale.32.hwm]}
@@ -417,7 +420,7 @@ report() {
     echo "idle RSS after start-up: evalmock $(mb "${R[evalmock.idle]}") MB, baseline $(mb "${R[baseline.idle]}") MB"
     echo "start-up to first 200 (bundled fixtures, $STARTUP_RUNS spawns): median $STARTUP_MEDIAN ms, max $STARTUP_MAX ms" \
         "(all: ${startups[*]}; one curl poll costs ~$CURL_MS ms); 'ready in': ${ready_lines[*]}"
-    echo "default settings: each ratio is to the baseline run just before it (\"baseline.32 (next's)\" above)"
+    echo "default settings: each ratio is to the baseline run just before it, with the same wrk script and bodies (\"baseline.32 (next's)\" above)"
     echo "default settings (INFO log line per request, journal on; 32 conn): $(ratio "${R[logging.32.rps]}" "${R[baseline.before.logging.32.rps]}") x the baseline," \
         "p99 ${R[logging.32.p99]} ms, peak RSS $(mb "${R[logging.32.hwm]}") MB with the journal full"
     echo "default settings, cycling every record of every group with step filters: $(ratio "${R[cycle.32.rps]}" "${R[baseline.before.cycle.32.rps]}") x the baseline," \

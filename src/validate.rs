@@ -2,11 +2,12 @@
 //! reports all violations at once, each with a stable code, a dotted path, a message that says
 //! what is wrong and a suggestion that says how to fix it. Nothing here panics on input.
 
+use std::borrow::Cow;
+
 use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::{Location, LocationSegment};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 use crate::spec::{BodyKind, CompiledSchema, MediaType, Operation, ParamLocation};
 
