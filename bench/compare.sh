@@ -9,9 +9,9 @@
 # Workloads at default settings (INFO log line per request, journal on): the docs request; every
 # record of every group with a moving two-step filter (bench/bodies.py); the same with a unique
 # unknown field in every body. The same three on the scale set, to compare the two. Each of
-# these runs right after a baseline run of its own, with the same wrk script and bodies, and is
-# given as its ratio to that run: the machine's speed drifts over the minutes a full run takes,
-# and wrk's per-request Lua takes CPU from whichever server it drives.
+# these alternates with the baseline (same wrk script and bodies) in short rounds, and is given
+# as the median of the rounds' ratios: the machine's speed drifts within seconds, and wrk's
+# per-request Lua takes CPU from whichever server it drives.
 #
 # Tunables (environment): BENCH_SECONDS (length of each measured load run, default 15),
 # BENCH_WARMUP_SECONDS (unmeasured load before each run, default 2), BENCH_STARTUP_RUNS
@@ -95,12 +95,8 @@ mem_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
-# Run $1 against run $2, each first divided by the baseline run just before it (drift removed).
-rel() {
-    awk -v a="${R[$1.rps]}" -v ab="${R[baseline.before.$1.rps]}" -v b="${R[$2.rps]}" \
-        -v bb="${R[baseline.before.$2.rps]}" \
-        'BEGIN { if (ab > 0 && b > 0 && bb > 0) printf "%.2f", (a / ab) / (b / bb); else printf "n/a" }'
-}
+# Workload $1 against workload $2, each as its ratio to the baseline rounds beside it (see paired).
+rel() { ratio "${R[$1.ratio]:-0}" "${R[$2.ratio]:-0}"; }
 
 # One POST of $2 to port $1; prints the HTTP status (000 when nothing answered).
 post_status() {
@@ -290,6 +286,44 @@ BASE_PORT=$port
 # The baseline run just before workload $1 (key baseline.before.$1), with its script $2.
 baseline_before() { load "baseline.before.$1" "$BASE_PID" "$BASE_PORT" 32 "$DOCS_BODY" "${2:-$LUA}"; }
 
+# paired KEY PID PORT BODY [LUA]: workload KEY on evalmock (PID, PORT) and the baseline with the
+# same script and bodies, in BENCH_ROUNDS (3) alternating rounds of SECS/rounds seconds each
+# (the first of each after a warm-up). The speed of this VM drifts within seconds, so a ratio
+# of two runs minutes or even one run apart moves by 10-20%; rounds side by side cancel most
+# of it. Results: R[KEY.*] and R[baseline.before.KEY.*] (mean req/s, worst p99, highest peak
+# RSS over the rounds), and R[KEY.ratio], the median of the rounds' ratios.
+paired() {
+    local key=$1 pid=$2 port=$3 body=$4 script=${5:-$LUA} rounds=${BENCH_ROUNDS:-3} r k side
+    local seg=$((SECS / rounds))
+    ((seg >= 1)) || seg=1
+    local ratios=()
+    for r in $(seq "$rounds"); do
+        local warm=0
+        ((r == 1)) && warm=$WARMUP
+        SECS=$seg WARMUP=$warm load "baseline.before.$key.$r" "$BASE_PID" "$BASE_PORT" 32 "$DOCS_BODY" "$script"
+        SECS=$seg WARMUP=$warm load "$key.$r" "$pid" "$port" 32 "$body" "$script"
+        ratios+=("$(ratio "${R[$key.$r.rps]}" "${R[baseline.before.$key.$r.rps]}")")
+    done
+    for side in "$key" "baseline.before.$key"; do
+        R[$side.rps]=0 R[$side.p50]=0 R[$side.p99]=0 R[$side.hwm]=0 R[$side.requests]=0
+        R[$side.other]=0 R[$side.non2xx]=0 R[$side.socket]=
+        for r in $(seq "$rounds"); do
+            k=$side.$r
+            R[$side.rps]=$((R[$side.rps] + R[$k.rps]))
+            R[$side.requests]=$((R[$side.requests] + R[$k.requests]))
+            R[$side.non2xx]=$((R[$side.non2xx] + R[$k.non2xx]))
+            R[$side.socket]+=${R[$k.socket]}
+            ((R[$k.hwm] > R[$side.hwm])) && R[$side.hwm]=${R[$k.hwm]}
+            ((R[$k.other] > R[$side.other])) && R[$side.other]=${R[$k.other]}
+            R[$side.p99]=$(awk -v a="${R[$side.p99]}" -v b="${R[$k.p99]}" 'BEGIN { print (b > a ? b : a) }')
+            R[$side.p50]=$(awk -v a="${R[$side.p50]}" -v b="${R[$k.p50]}" 'BEGIN { print (b > a ? b : a) }')
+        done
+        R[$side.rps]=$((R[$side.rps] / rounds))
+    done
+    R[$key.ratio]=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    R[$key.ratios]="${ratios[*]}"
+}
+
 # --- evalmock, quiet logging --------------------------------------------------------------------
 port=$(free_port)
 evalmock_cmd "$port" "$QUIET_LOG"
@@ -306,17 +340,14 @@ port=$(free_port)
 evalmock_cmd "$port" default
 start "evalmock (default logging)" "$port" "$DOCS_BODY" 10 "$WORK/evalmock-logging.log" "${CMD[@]}"
 pid=$STARTED_PID
-baseline_before logging.32
-load "logging.32" "$pid" "$port" 32 "$DOCS_BODY"
+paired "logging.32" "$pid" "$port" "$DOCS_BODY"
 LOG_BYTES=$(wc -c <"$WORK/evalmock-logging.log")
 LOG_LINES=$(wc -l <"$WORK/evalmock-logging.log")
 # Every record of every group with a moving two-step filter; then the same with a unique
 # unknown field in every body (bench/compare-record-bodies.lua).
 python3 bench/bodies.py fixtures >"$WORK/bodies.txt"
-BENCH_BODIES=$WORK/bodies.txt baseline_before cycle.32 bench/compare-record-bodies.lua
-BENCH_BODIES=$WORK/bodies.txt load "cycle.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
-BENCH_BODIES=$WORK/bodies.txt BENCH_UNIQUE=1 baseline_before new.32 bench/compare-record-bodies.lua
-BENCH_BODIES=$WORK/bodies.txt BENCH_UNIQUE=1 load "new.32" "$pid" "$port" 32 "$DOCS_BODY" bench/compare-record-bodies.lua
+BENCH_BODIES=$WORK/bodies.txt paired "cycle.32" "$pid" "$port" "$DOCS_BODY" bench/compare-record-bodies.lua
+BENCH_BODIES=$WORK/bodies.txt BENCH_UNIQUE=1 paired "new.32" "$pid" "$port" "$DOCS_BODY" bench/compare-record-bodies.lua
 stop "$pid"
 
 # --- scale: a large generated fixture set ---------------------------------------------------------
@@ -356,12 +387,9 @@ EOF
     [[ $(post_status "$port" "$SCALE_BODY" "$WORK/scale-answer.json") == 200 ]] ||
         die "evalmock did not answer the scale request with 200"
     SCALE_ANSWER_BYTES=$(wc -c <"$WORK/scale-answer.json")
-    baseline_before scale.32
-    load "scale.32" "$pid" "$port" 32 "$SCALE_BODY"
-    BENCH_BODIES=$WORK/scale-bodies.txt baseline_before scale.cycle.32 bench/compare-record-bodies.lua
-    BENCH_BODIES=$WORK/scale-bodies.txt load "scale.cycle.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
-    BENCH_BODIES=$WORK/scale-bodies.txt BENCH_UNIQUE=1 baseline_before scale.new.32 bench/compare-record-bodies.lua
-    BENCH_BODIES=$WORK/scale-bodies.txt BENCH_UNIQUE=1 load "scale.new.32" "$pid" "$port" 32 "$SCALE_BODY" bench/compare-record-bodies.lua
+    paired "scale.32" "$pid" "$port" "$SCALE_BODY"
+    BENCH_BODIES=$WORK/scale-bodies.txt paired "scale.cycle.32" "$pid" "$port" "$SCALE_BODY" bench/compare-record-bodies.lua
+    BENCH_BODIES=$WORK/scale-bodies.txt BENCH_UNIQUE=1 paired "scale.new.32" "$pid" "$port" "$SCALE_BODY" bench/compare-record-bodies.lua
     # reset_peak cleared the load peak; the larger of the two is the process's peak.
     SCALE_PEAK=${R[scale.32.hwm]}
     ((SCALE_LOAD_HWM > SCALE_PEAK)) && SCALE_PEAK=$SCALE_LOAD_HWM
@@ -420,12 +448,12 @@ report() {
     echo "idle RSS after start-up: evalmock $(mb "${R[evalmock.idle]}") MB, baseline $(mb "${R[baseline.idle]}") MB"
     echo "start-up to first 200 (bundled fixtures, $STARTUP_RUNS spawns): median $STARTUP_MEDIAN ms, max $STARTUP_MAX ms" \
         "(all: ${startups[*]}; one curl poll costs ~$CURL_MS ms); 'ready in': ${ready_lines[*]}"
-    echo "default settings: each ratio is to the baseline run just before it, with the same wrk script and bodies (\"baseline.32 (next's)\" above)"
-    echo "default settings (INFO log line per request, journal on; 32 conn): $(ratio "${R[logging.32.rps]}" "${R[baseline.before.logging.32.rps]}") x the baseline," \
+    echo "default settings: each workload and the baseline (same wrk script and bodies) in ${BENCH_ROUNDS:-3} alternating rounds; the ratio is the median of the rounds' (each listed), the table's rows their means"
+    echo "default settings (INFO log line per request, journal on; 32 conn): ${R[logging.32.ratio]} x the baseline (${R[logging.32.ratios]})," \
         "p99 ${R[logging.32.p99]} ms, peak RSS $(mb "${R[logging.32.hwm]}") MB with the journal full"
-    echo "default settings, cycling every record of every group with step filters: $(ratio "${R[cycle.32.rps]}" "${R[baseline.before.cycle.32.rps]}") x the baseline," \
+    echo "default settings, cycling every record of every group with step filters: ${R[cycle.32.ratio]} x the baseline (${R[cycle.32.ratios]})," \
         "p99 ${R[cycle.32.p99]} ms, peak RSS $(mb "${R[cycle.32.hwm]}") MB"
-    echo "default settings, every body new (the same, each with a unique unknown field): $(ratio "${R[new.32.rps]}" "${R[baseline.before.new.32.rps]}") x the baseline," \
+    echo "default settings, every body new (the same, each with a unique unknown field): ${R[new.32.ratio]} x the baseline (${R[new.32.ratios]})," \
         "p99 ${R[new.32.p99]} ms, peak RSS $(mb "${R[new.32.hwm]}") MB"
     echo "default logging (32 conn): $(ratio "${R[logging.32.rps]}" "${R[evalmock.32.rps]}") x the quiet throughput," \
         "p99 $(ratio "${R[logging.32.p99]}" "${R[evalmock.32.p99]}") x; wrote $LOG_LINES lines ($((LOG_BYTES / 1024)) KiB) of log"
@@ -434,9 +462,9 @@ report() {
         echo "scale set: $SCALE_STEP_RESULTS step results (10 groups x 5 batches x 500 records x 4 steps), JSON $(mb "$SCALE_JSON_KB") MB on disk, generated in ${GEN_MS} ms"
         echo "  start-up to first 200: $SCALE_STARTUP_MS ms ('ready in' $SCALE_READY)"
         echo "  peak RSS: $(mb "$SCALE_PEAK") MB = $(ratio "$SCALE_PEAK" "$SCALE_JSON_KB") x the JSON size (peak of loading $(mb "$SCALE_LOAD_HWM") MB, RSS once ready $(mb "$SCALE_IDLE") MB, peak under load $(mb "${R[scale.32.hwm]}") MB)"
-        echo "  at default settings, scale / bundled throughput, each as its ratio to the baseline run just before it: docs-shaped $(rel scale.32 logging.32) x," \
+        echo "  at default settings, scale / bundled throughput, each over the baseline rounds beside it: docs-shaped $(rel scale.32 logging.32) x," \
             "cycle $(rel scale.cycle.32 cycle.32) x, every body new $(rel scale.new.32 new.32) x"
-        echo "  compare-record at 32 conn: ${R[scale.32.rps]} req/s = $(rel scale.32 logging.32) x the bundled set (both at default settings, drift removed)," \
+        echo "  compare-record at 32 conn: ${R[scale.32.rps]} req/s = $(rel scale.32 logging.32) x the bundled set (both at default settings, each over its baseline rounds)," \
             "p99 ${R[scale.32.p99]} ms; its answer is $SCALE_ANSWER_BYTES bytes (bundled: $ANSWER_BYTES), so in bytes/s" \
             "$(awk -v a="${R[scale.32.rps]}" -v ab="$SCALE_ANSWER_BYTES" -v b="${R[logging.32.rps]}" -v bb="$ANSWER_BYTES" \
                 'BEGIN { printf "%.2f", (a * ab) / (b * bb) }') x"
