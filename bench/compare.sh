@@ -15,7 +15,8 @@
 #
 # Tunables (environment): BENCH_SECONDS (length of each measured load run, default 15),
 # BENCH_WARMUP_SECONDS (unmeasured load before each run, default 2), BENCH_STARTUP_RUNS
-# (spawns timed for start-up to first 200, default 5), BENCH_SKIP_SCALE=1 (skip the scale run).
+# (spawns timed for start-up to first 200, default 5), BENCH_SKIP_SCALE=1 (skip the scale run),
+# BENCH_ROUNDS (rounds a default-settings workload alternates with the baseline in, default 3).
 #
 # Prints a table on stdout and writes it to bench/results/latest.txt. Traffic stays on
 # 127.0.0.1. Every process started here is stopped on exit (trap). Exits non-zero when a server
