@@ -276,16 +276,10 @@ start baseline "$port" "$DOCS_BODY" 10 "$WORK/baseline.log" \
 pid=$STARTED_PID
 R[baseline.idle]=$(mem_kb "$pid" VmRSS)
 for c in "${CONNECTIONS[@]}"; do load "baseline.$c" "$pid" "$port" "$c" "$DOCS_BODY"; done
-# The baseline keeps running (idle between its runs): each default-settings workload is
-# measured right after a baseline run of its own, driven by the same wrk script and bodies
-# (the baseline answers every body with the docs answer's bytes), and its ratio is to that run.
-# This VM's speed drifts by 10-20% over the minutes a full run takes, which a single baseline
-# measured at the start turned into a drift of every ratio; and wrk shares the two cores, so a
-# script that picks a body per request in Lua takes CPU from whichever server it drives.
+# The baseline keeps running (idle between its runs): each default-settings workload alternates
+# with it (see `paired`).
 BASE_PID=$pid
 BASE_PORT=$port
-# The baseline run just before workload $1 (key baseline.before.$1), with its script $2.
-baseline_before() { load "baseline.before.$1" "$BASE_PID" "$BASE_PORT" 32 "$DOCS_BODY" "${2:-$LUA}"; }
 
 # paired KEY PID PORT BODY [LUA]: workload KEY on evalmock (PID, PORT) and the baseline with the
 # same script and bodies, in BENCH_ROUNDS (3) alternating rounds of SECS/rounds seconds each

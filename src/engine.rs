@@ -841,13 +841,9 @@ impl Pipeline<'_> {
                     Ok(Answer::Prepared(bytes)) => {
                         Decision::new(Reply::json_bytes(200, bytes), Source::Prepared)
                     }
-                    Ok(Answer::Assembled(assembled)) => Decision::new(
-                        Reply {
-                            body: ReplyBody::Assembled(assembled),
-                            ..Reply::json_bytes(200, Bytes::new())
-                        },
-                        Source::Prepared,
-                    ),
+                    Ok(Answer::Assembled(assembled)) => {
+                        Decision::new(Reply::assembled(200, assembled), Source::Prepared)
+                    }
                     Ok(Answer::Remembered(bytes)) => {
                         Decision::new(Reply::json_bytes(200, bytes), Source::Remembered)
                     }
@@ -1091,12 +1087,17 @@ impl Pipeline<'_> {
 
     /// A whole body, remembered under `remember` (a validated answer the domain computed).
     fn full(&self, bytes: Bytes, remember: Option<String>) -> MockBody {
-        if let Some(key) = remember {
+        self.remember(remember, &bytes);
+        MockBody::Full(bytes)
+    }
+
+    /// Keeps `bytes` in the memo under `key`, if there is one.
+    fn remember(&self, key: Option<String>, bytes: &Bytes) {
+        if let Some(key) = key {
             self.runtime
                 .memo
                 .insert(self.world.generation, key, bytes.clone());
         }
-        MockBody::Full(bytes)
     }
 
     fn to_mock_response(
@@ -1119,11 +1120,7 @@ impl Pipeline<'_> {
             ReplyBody::Json(value) => self.full(Bytes::from(value.to_string()), remember),
             ReplyBody::Bytes(bytes) => self.full(bytes, remember),
             ReplyBody::Assembled(assembled) => {
-                if let Some(key) = remember {
-                    self.runtime
-                        .memo
-                        .insert(self.world.generation, key, assembled.bytes.clone());
-                }
+                self.remember(remember, &assembled.bytes);
                 MockBody::Assembled(assembled)
             }
             ReplyBody::EventStream(events) => {

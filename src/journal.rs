@@ -433,6 +433,13 @@ const CREDENTIALS: [HeaderName; 4] = [
     header::SET_COOKIE,
 ];
 
+/// The mock's own headers, none of which carries a credential.
+const OWN: [HeaderName; 3] = [
+    crate::engine::API_VERSION_HEADER,
+    crate::engine::MOCK_ERROR_HEADER,
+    crate::engine::SCENARIO_HEADER,
+];
+
 /// [`is_credential`] for a recorded header: the usual standard ones (and the mock's own) are
 /// told apart by comparing `HeaderName`s (a number each for the standard ones) before any text
 /// is searched.
@@ -440,12 +447,7 @@ fn is_credential_header(name: &HeaderName) -> bool {
     if CREDENTIALS.contains(name) {
         return true;
     }
-    let own = [
-        crate::engine::API_VERSION_HEADER,
-        crate::engine::MOCK_ERROR_HEADER,
-        crate::engine::SCENARIO_HEADER,
-    ];
-    !HARMLESS.contains(name) && !own.contains(name) && is_credential(name.as_str())
+    !HARMLESS.contains(name) && !OWN.contains(name) && is_credential(name.as_str())
 }
 
 /// Headers that carry credentials: `Authorization`, cookies, and anything named like a key,
@@ -567,13 +569,9 @@ mod tests {
         for name in &CREDENTIALS {
             assert!(is_credential(name.as_str()), "{name}");
         }
-        for name in [
-            crate::engine::API_VERSION_HEADER,
-            crate::engine::MOCK_ERROR_HEADER,
-            crate::engine::SCENARIO_HEADER,
-        ] {
+        for name in &OWN {
             assert!(!is_credential(name.as_str()), "{name}");
-            assert!(!is_credential_header(&name), "{name}");
+            assert!(!is_credential_header(name), "{name}");
         }
         for name in ["authorization", "x-api-key", "cookie", "session-id"] {
             let name = HeaderName::from_static(name);

@@ -62,6 +62,14 @@ impl Reply {
             mock_marker: None,
         }
     }
+
+    /// Serialised JSON assembled from a prepared template (see [`ReplyBody::Assembled`]).
+    pub fn assembled(status: u16, assembled: assembled::Assembled) -> Reply {
+        Reply {
+            body: ReplyBody::Assembled(assembled),
+            ..Reply::json_bytes(status, Bytes::new())
+        }
+    }
 }
 
 /// What a client asked for with `Prefer` (Prism's grammar: `code=404, example=name,

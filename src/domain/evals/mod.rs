@@ -353,10 +353,7 @@ impl Evals {
         Ok(if self.assembly_keeps_valid {
             Answer::Assembled(assembled)
         } else {
-            Answer::computed(Reply {
-                body: ReplyBody::Assembled(assembled),
-                ..Reply::json_bytes(200, Bytes::new())
-            })
+            Answer::computed(Reply::assembled(200, assembled))
         })
     }
 
